@@ -1,0 +1,119 @@
+"""The answerer that needs no LLM: it quotes the knowledge base, every sentence cited.
+
+For an FAQ hit the reply is that FAQ's answer; for a manual it is the few sentences of the best
+passage that share the most terms with the question. Below the confidence threshold it says the
+knowledge base does not cover the question and offers a person, instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..index.lexical import Tokenizer
+from ..snippets import make_snippet
+from ..types import Answer, Citation, Passage
+from .confidence import confidence
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+
+NOT_COVERED = {
+    "en": (
+        "I couldn't find this in our help center, and I'd rather not guess. "
+        "Would you like me to connect you with a person? You can also reach us at {contact}."
+    ),
+    "ko": (
+        "도움말 센터에서 이 질문에 대한 답을 찾지 못했습니다. 추측으로 답하지 않을게요. "
+        "상담원을 연결해 드릴까요? {contact}(으)로도 문의하실 수 있습니다."
+    ),
+}
+OTHER_LANGUAGE_NOTE = {
+    "en": "This is documented in Korean only:",
+    "ko": "이 내용은 영어 문서에만 있습니다:",
+}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of a passage, in order."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """Grounded answers by quotation. ``model_id`` picks the confidence calibration."""
+
+    tokenizer: Tokenizer
+    model_id: str
+    min_confidence: float = 0.5
+    contact: str = "support"
+    max_sentences: int = 3
+
+    def answer(self, question: str, passages: list[Passage], language: str) -> Answer:
+        score = confidence(question, passages, self.model_id, self.tokenizer)
+        if not passages or score < self.min_confidence:
+            return self.not_covered(language, score, passages)
+        primary = self._primary(passages, language)
+        chunk = primary.chunk
+        if chunk.kind == "faq" and chunk.answer:
+            body = chunk.answer
+        else:
+            body = " ".join(self._best_sentences(question, chunk.text))
+        text = f"{body} [1]"
+        if chunk.language and chunk.language != language and language in OTHER_LANGUAGE_NOTE:
+            text = f"{OTHER_LANGUAGE_NOTE[language]} {text}"
+        snippet = make_snippet(chunk.text, question, self.tokenizer).text
+        citation = Citation(
+            id=1,
+            chunk_id=chunk.id,
+            title=chunk.title,
+            url=chunk.url,
+            snippet=snippet,
+            source=chunk.source,
+            language=chunk.language,
+        )
+        return Answer(
+            text=text,
+            citations=(citation,),
+            grounded=True,
+            confidence=score,
+            language=language,
+            passages=tuple(passages),
+        )
+
+    def not_covered(self, language: str, score: float, passages: list[Passage]) -> Answer:
+        """The honest reply: not in the knowledge base, here is a person."""
+        template = NOT_COVERED.get(language, NOT_COVERED["en"])
+        return Answer(
+            text=template.format(contact=self.contact),
+            citations=(),
+            grounded=False,
+            confidence=score,
+            language=language,
+            handoff=True,
+            passages=tuple(passages),
+        )
+
+    def _primary(self, passages: list[Passage], language: str) -> Passage:
+        """The best passage, preferring one in the asker's language when it is nearly as good."""
+        top = passages[0]
+        if top.chunk.language == language:
+            return top
+        best = top.dense_score or 0.0
+        for passage in passages[1:4]:
+            close = (passage.dense_score or 0.0) >= best - 0.02
+            if passage.chunk.language == language and close:
+                return passage
+        return top
+
+    def _best_sentences(self, question: str, text: str) -> list[str]:
+        """The run of up to ``max_sentences`` consecutive sentences sharing most question terms."""
+        sentences = split_sentences(text)
+        if len(sentences) <= self.max_sentences:
+            return sentences
+        terms = set(self.tokenizer.tokenize(question))
+        overlap = [len(terms & set(self.tokenizer.tokenize(s))) for s in sentences]
+        width = self.max_sentences
+        starts = range(len(sentences) - width + 1)
+        # Consecutive sentences read as a reply; steps usually follow the sentence that matched.
+        best = max(starts, key=lambda i: (sum(overlap[i : i + width]), overlap[i], -i))
+        return sentences[best : best + width]

@@ -1,0 +1,188 @@
+"""JSON endpoints: search for the search box, ask for answers, health and readiness."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
+from ..language import SUPPORTED
+from ..retrieval import Query
+from ..service import Helpdesk
+from ..types import Answer
+
+api = Blueprint("api", __name__)
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+_SEARCH_PARAMS = {"q", "k", "product", "language"}
+_ASK_FIELDS = {"question", "locale", "product", "language", "k"}
+
+
+def _helpdesk() -> Helpdesk:
+    helpdesk: Helpdesk = current_app.extensions["helpdesk"]
+    return helpdesk
+
+
+def _question(value: Any, name: str) -> str:
+    if value is None:
+        raise BadRequest(f"'{name}' is required", code="missing_question")
+    if not isinstance(value, str):
+        raise UnprocessableRequest(f"'{name}' must be a string", code="bad_question")
+    text = value.strip()
+    if not text:
+        raise BadRequest(f"'{name}' is empty", code="empty_question")
+    limit = _helpdesk().settings.max_question_chars
+    if len(text) > limit:
+        raise PayloadTooLarge(
+            f"'{name}' has {len(text)} characters; the limit is {limit}",
+            code="question_too_long",
+            limit=limit,
+        )
+    return text
+
+
+def _k(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    limit = _helpdesk().settings.max_k
+    if isinstance(value, int) and not isinstance(value, bool):
+        k = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        k = int(value)
+    else:
+        raise UnprocessableRequest(f"'k' must be a whole number, got {value!r}", code="bad_k")
+    if not 1 <= k <= limit:
+        raise UnprocessableRequest(f"'k' must be from 1 to {limit}, got {k}", code="bad_k")
+    return k
+
+
+def _choice(value: Any, name: str, allowed: set[str] | tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        shown = ", ".join(sorted(allowed)) or "(none in this index)"
+        raise UnprocessableRequest(
+            f"unknown {name} {value!r}; known: {shown}",
+            code=f"unknown_{name}",
+            allowed=sorted(allowed),
+        )
+    return value
+
+
+def _products() -> set[str]:
+    snapshot = _helpdesk().retriever().snapshot
+    return {c.product for c in snapshot.chunks if c.product and c.audience == "public"}
+
+
+def _reject_unknown(keys: set[str], allowed: set[str], what: str) -> None:
+    unknown = sorted(keys - allowed)
+    if unknown:
+        raise BadRequest(
+            f"unknown {what} {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}",
+            code=f"unknown_{what}",
+        )
+
+
+@api.get("/api/search")
+def search() -> ResponseReturnValue:
+    """Ranked passages for the help-center search box."""
+    args = request.args
+    _reject_unknown(set(args), _SEARCH_PARAMS, "parameter")
+    question = _question(args.get("q"), "q")
+    k = _k(args.get("k"), 10)
+    language = _choice(args.get("language"), "language", SUPPORTED)
+    product = _choice(args.get("product"), "product", _products()) if args.get("product") else None
+    hits = _helpdesk().search(Query(question, k=k, product=product, language=language))
+    results = [
+        {
+            "id": hit.passage.chunk.id,
+            "title": hit.passage.chunk.title,
+            "url": hit.passage.chunk.url,
+            "headings": list(hit.passage.chunk.headings),
+            "snippet": hit.snippet.text,
+            "highlights": [list(span) for span in hit.snippet.highlights],
+            "snippet_html": hit.snippet.html,
+            "score": round(hit.passage.score, 6),
+            "language": hit.passage.chunk.language,
+            "product": hit.passage.chunk.product or None,
+            "source": hit.passage.chunk.source,
+        }
+        for hit in hits
+    ]
+    return jsonify({"query": question, "results": results})
+
+
+@api.post("/api/ask")
+def ask() -> ResponseReturnValue:
+    """A grounded, cited answer, or an honest "not covered" with a hand-off offer."""
+    if not request.is_json:
+        raise BadRequest(
+            "send the question as JSON (Content-Type: application/json)", code="bad_json"
+        )
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the request body is not valid JSON", code="bad_json")
+    if not isinstance(body, dict):
+        raise BadRequest("the JSON body must be an object with a 'question'", code="bad_json")
+    _reject_unknown(set(body), _ASK_FIELDS, "field")
+    question = _question(body.get("question"), "question")
+    locale = body.get("locale")
+    if locale is not None and (not isinstance(locale, str) or not _LOCALE.match(locale)):
+        raise UnprocessableRequest(
+            f"'locale' must look like 'ko', 'en' or 'ko-KR', got {locale!r}", code="bad_locale"
+        )
+    language = _choice(body.get("language"), "language", SUPPORTED)
+    product = _choice(body.get("product"), "product", _products()) if body.get("product") else None
+    k = _k(body.get("k"), _helpdesk().settings.top_k)
+    answer = _helpdesk().ask(Query(question, k=k, product=product, language=language), locale)
+    return jsonify(answer_json(answer, _helpdesk().settings.handoff_contact))
+
+
+def answer_json(answer: Answer, contact: str) -> dict[str, Any]:
+    """The public JSON shape of an Answer."""
+    body: dict[str, Any] = {
+        "answer": answer.text,
+        "citations": [
+            {
+                "id": c.id,
+                "title": c.title,
+                "url": c.url,
+                "snippet": c.snippet,
+                "language": c.language,
+            }
+            for c in answer.citations
+        ],
+        "grounded": answer.grounded,
+        "confidence": answer.confidence,
+        "language": answer.language,
+        "handoff": answer.handoff,
+    }
+    if answer.handoff:
+        body["contact"] = contact
+    return body
+
+
+@api.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """The process is up (says nothing about the index)."""
+    return jsonify({"status": "ok"})
+
+
+@api.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """The index is loaded and the models are warm; 503 problem+json otherwise."""
+    helpdesk = _helpdesk()
+    helpdesk.warm_up()
+    snapshot = helpdesk.retriever().snapshot
+    return jsonify(
+        {
+            "status": "ready",
+            "generation": snapshot.name,
+            "chunks": len(snapshot.chunks),
+            "embedding_model": snapshot.manifest.get("embedding_model"),
+        }
+    )

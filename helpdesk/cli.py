@@ -1,0 +1,147 @@
+"""The ``helpdesk`` command: ingest, serve, ask."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings
+from .errors import HelpdeskError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _common(func: F) -> F:
+    func = click.option(
+        "--data-dir", type=click.Path(path_type=Path), help="Where indexes and state live."
+    )(func)
+    func = click.option(
+        "--source", type=click.Path(path_type=Path), help="Knowledge-base folder to read."
+    )(func)
+    return func
+
+
+def _settings(source: Path | None, data_dir: Path | None, **extra: Any) -> Settings:
+    return Settings.from_env(source_dir=source, data_dir=data_dir, **extra)
+
+
+def _fail(error: HelpdeskError) -> None:
+    click.echo(f"helpdesk: error: {error.detail}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="helpdesk")
+def main() -> None:
+    """Self-hosted Korean/English help-center assistant."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # pypdf logs every oddity of a broken file; ingest reports the file once, with the reason.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+@main.command()
+@_common
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def ingest(source: Path | None, data_dir: Path | None, quiet: bool) -> None:
+    """Index the knowledge-base folder (incremental; the server switches when it is done)."""
+    from .index.ingest import ingest as run_ingest
+
+    try:
+        settings = _settings(source, data_dir)
+        report = run_ingest(settings, progress=not quiet and sys.stderr.isatty())
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    click.echo(report.summary())
+
+
+@main.command()
+@_common
+@click.option("--host", help="Address to listen on.")
+@click.option("--port", type=int, help="Port to listen on.")
+def serve(source: Path | None, data_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the HTTP API (waitress) on HOST:PORT."""
+    import waitress
+
+    from . import create_app
+    from .service import Helpdesk
+
+    try:
+        settings = _settings(source, data_dir, host=host, port=port)
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    logging.getLogger().setLevel(settings.log_level)
+    helpdesk = Helpdesk(settings)
+    app = create_app(settings, helpdesk)
+
+    def warm() -> None:
+        try:
+            helpdesk.warm_up()
+        except HelpdeskError as error:
+            logging.getLogger("helpdesk").warning("not ready yet: %s", error.detail)
+
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
+    click.echo(f"helpdesk: serving {settings.data_dir} on http://{settings.host}:{settings.port}")
+    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads)
+
+
+@main.command()
+@_common
+@click.argument("question")
+@click.option("--product", help="Prefer this product's documents.")
+@click.option("--locale", help="The asker's locale, e.g. ko-KR.")
+@click.option("--internal", is_flag=True, help="Include internal documents (agents only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def ask(
+    source: Path | None,
+    data_dir: Path | None,
+    question: str,
+    product: str | None,
+    locale: str | None,
+    internal: bool,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the index and print its sources."""
+    from .api.routes import answer_json
+    from .retrieval import Query
+    from .service import Helpdesk
+
+    if not question.strip():
+        click.echo("helpdesk: error: the question is empty", err=True)
+        sys.exit(2)
+    try:
+        settings = _settings(source, data_dir)
+        helpdesk = Helpdesk(settings)
+        query = Query(
+            question.strip(),
+            k=settings.top_k,
+            audience="internal" if internal else "public",
+            product=product,
+        )
+        answer = helpdesk.ask(query, locale)
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(answer_json(answer, settings.handoff_contact), ensure_ascii=False))
+        return
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("")
+        for citation in answer.citations:
+            where = citation.url or citation.source
+            click.echo(f"[{citation.id}] {citation.title} <{where}>")
+    click.echo(f"\n(confidence {answer.confidence:.2f})")
+
+
+def ingest_main() -> None:
+    """``python ingest.py [options]``: the same as ``helpdesk ingest``."""
+    ingest(prog_name="ingest.py")

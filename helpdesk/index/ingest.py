@@ -1,0 +1,259 @@
+"""The ingest pipeline: files -> chunks -> vectors -> a new validated generation -> switch.
+
+Incremental by construction: chunk ids hash source and content, so an unchanged chunk keeps its
+id and its vector is copied from the serving generation (or the on-disk embedding cache) instead
+of being embedded again; chunks of changed or removed files simply are not in the new generation.
+A file that fails to load but loaded before keeps its previous chunks, so a corrupt save never
+removes a working article from the help center.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..documents import SkippedFile, chunk_document, discover, load_document
+from ..documents.loaders import LoadError
+from ..embeddings import Embedder, cached, make_embedder
+from ..errors import IngestError
+from ..types import Chunk
+from .generations import Layout, read_manifest, write_manifest
+from .lexical import Tokenizer
+from .store import read_chunks, validate_generation, write_generation
+
+log = logging.getLogger(__name__)
+
+_EMBED_BATCH = 32
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the summary line and for tests."""
+
+    generation: str | None = None
+    up_to_date: bool = False
+    documents: int = 0
+    documents_added: int = 0
+    documents_updated: int = 0
+    documents_removed: int = 0
+    documents_unchanged: int = 0
+    chunks: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    embedded: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    kept_previous: list[str] = field(default_factory=list)
+    removed_generations: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        state = "up to date" if self.up_to_date else f"generation {self.generation}"
+        lines = [
+            f"Ingest finished in {self.seconds:.1f}s ({state}).",
+            f"  documents: {self.documents} ({self.documents_added} added, "
+            f"{self.documents_updated} updated, {self.documents_removed} removed, "
+            f"{self.documents_unchanged} unchanged, {len(self.skipped)} skipped)",
+            f"  chunks:    {self.chunks} ({self.chunks_added} added, {self.chunks_removed} "
+            f"removed, {self.chunks_unchanged} unchanged; {self.embedded} embedded)",
+        ]
+        for skipped in self.skipped:
+            kept = " (kept its previous version)" if skipped.source in self.kept_previous else ""
+            lines.append(f"  skipped:   {skipped.source}: {skipped.reason}{kept}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Previous:
+    model_id: str | None = None
+    documents: dict[str, list[str]] = field(default_factory=dict)
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _load_previous(layout: Layout) -> _Previous:
+    if layout.current_name() is None:
+        return _Previous()
+    try:
+        folder = layout.current()
+        manifest = read_manifest(folder)
+        chunks = read_chunks(folder)
+        matrix = np.load(folder / "vectors.npy")
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("previous generation unreadable (%s); building from scratch", exc)
+        return _Previous()
+    return _Previous(
+        model_id=manifest.get("embedding_model"),
+        documents={k: list(v) for k, v in manifest.get("documents", {}).items()},
+        chunks={c.id: c for c in chunks},
+        vectors={c.id: matrix[i] for i, c in enumerate(chunks)},
+    )
+
+
+Progress = Callable[[list[Any], str], Iterable[Any]]
+
+
+def _no_progress(items: list[Any], _label: str) -> Iterable[Any]:
+    return items
+
+
+def ingest(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    progress: bool = False,
+) -> IngestReport:
+    """Build (or bring up to date) the index of ``settings.source_dir`` in ``settings.data_dir``."""
+    started = time.perf_counter()
+    source = Path(settings.source_dir)
+    if not source.is_dir():
+        raise IngestError(f"knowledge-base folder {source} does not exist", code="no_source")
+    layout = Layout(Path(settings.data_dir))
+    embedder = embedder or make_embedder(settings.embedding)
+    bar = _tqdm if progress else _no_progress
+    with layout.ingest_lock():
+        report = IngestReport()
+        previous = _load_previous(layout)
+        same_model = previous.model_id == embedder.model_id
+        documents: dict[str, list[Chunk]] = {}
+        for path in bar(list(discover(source)), "reading"):
+            relative = path.relative_to(source).as_posix()
+            try:
+                document = load_document(path, source)
+            except LoadError as exc:
+                report.skipped.append(SkippedFile(relative, str(exc)))
+                if same_model and relative in previous.documents:
+                    documents[relative] = [previous.chunks[i] for i in previous.documents[relative]]
+                    report.kept_previous.append(relative)
+                continue
+            documents[relative] = chunk_document(
+                document, settings.chunk_size, settings.chunk_overlap
+            )
+        loaded = len(documents) - len(report.kept_previous)
+        if loaded == 0 and not report.kept_previous:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in report.skipped[:5])
+            raise IngestError(
+                f"nothing could be ingested from {source}"
+                + (f" ({reasons})" if reasons else ": the folder has no documents"),
+                code="nothing_ingested",
+            )
+
+        chunks = [chunk for doc in documents.values() for chunk in doc]
+        _count_changes(report, documents, previous if same_model else _Previous())
+        report.up_to_date = (
+            same_model
+            and set(documents) == set(previous.documents)
+            and report.chunks_added == report.chunks_removed == 0
+        )
+        if report.up_to_date:
+            report.generation = layout.current_name()
+            report.seconds = time.perf_counter() - started
+            return report
+
+        reusable = previous if same_model else _Previous()
+        vectors = _vectors(chunks, reusable, embedder, layout, settings, report, bar)
+        folder = layout.new_generation()
+        try:
+            write_generation(folder, chunks, vectors, embedder.model_id, Tokenizer())
+            validate_generation(folder, chunks, vectors)
+            write_manifest(
+                folder,
+                {
+                    "embedding_model": embedder.model_id,
+                    "source_dir": str(source.resolve()),
+                    "chunks": len(chunks),
+                    "documents": {name: [c.id for c in doc] for name, doc in documents.items()},
+                    "skipped": {s.source: s.reason for s in report.skipped},
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                },
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        layout.switch(folder)
+        report.generation = folder.name
+        report.removed_generations = layout.collect_garbage(settings.keep_generations)
+        report.seconds = time.perf_counter() - started
+        log.info("ingest: %s", report.summary().splitlines()[0])
+        return report
+
+
+def _count_changes(
+    report: IngestReport, documents: dict[str, list[Chunk]], previous: _Previous
+) -> None:
+    new_ids = {c.id for doc in documents.values() for c in doc}
+    old_ids = set(previous.chunks)
+    report.documents = len(documents)
+    report.chunks = len(new_ids)
+    report.chunks_added = len(new_ids - old_ids)
+    report.chunks_removed = len(old_ids - new_ids)
+    report.chunks_unchanged = len(new_ids & old_ids)
+    for name, doc in documents.items():
+        before = previous.documents.get(name)
+        if before is None:
+            report.documents_added += 1
+        elif before == [c.id for c in doc]:
+            report.documents_unchanged += 1
+        else:
+            report.documents_updated += 1
+    report.documents_removed = len(set(previous.documents) - set(documents))
+
+
+def _vectors(
+    chunks: list[Chunk],
+    previous: _Previous,
+    embedder: Embedder,
+    layout: Layout,
+    settings: Settings,
+    report: IngestReport,
+    bar: Progress,
+) -> np.ndarray:
+    missing = [i for i, c in enumerate(chunks) if c.id not in previous.vectors]
+    rows: dict[int, np.ndarray] = {
+        i: previous.vectors[c.id] for i, c in enumerate(chunks) if c.id in previous.vectors
+    }
+    if missing:
+        counting = _Counting(embedder)
+        source: Embedder = counting
+        if settings.embedding_cache:
+            source = cached(counting, layout.embedding_cache)
+        batches = [missing[i : i + _EMBED_BATCH] for i in range(0, len(missing), _EMBED_BATCH)]
+        for batch in bar(batches, "embedding"):
+            vectors = source.embed_documents([chunks[i].embed_text for i in batch])
+            for i, vector in zip(batch, vectors, strict=True):
+                rows[i] = np.asarray(vector, dtype=np.float32)
+        report.embedded = counting.count
+    if not chunks:
+        return np.zeros((0, 1), dtype=np.float32)
+    return np.stack([rows[i] for i in range(len(chunks))]).astype(np.float32)
+
+
+class _Counting:
+    """Counts the texts that really reach the model (cache misses)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.count = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.count += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def _tqdm(items: list[Any], label: str) -> Iterable[Any]:
+    from tqdm import tqdm
+
+    unit = "batch" if label == "embedding" else "file"
+    return tqdm(items, desc=label, unit=unit, leave=False)

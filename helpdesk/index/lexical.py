@@ -1,0 +1,139 @@
+"""The lexical side: BM25 (bm25s) over Korean morphemes (kiwipiepy) and stemmed English words.
+
+Text with Hangul goes through Kiwi, which splits particles and endings off Korean words
+("스피커를" -> "스피커"); other text is split into words, lower-cased, stop words dropped and
+Snowball-stemmed. Latin words inside Korean text get the same stemming, so "Wi-Fi 연결" and
+"wi-fi connection" share tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..language import has_hangul
+
+# Kiwi tags kept as index terms: nouns, numerals, verb/adjective stems, roots, foreign words,
+# numbers and hanja. Particles, endings and suffixes carry no topic.
+_KEEP_TAGS = ("NNG", "NNP", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG")
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+# A plain string keeps the list readable; split once at import.
+ENGLISH_STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves""".split()  # noqa: SIM905
+)
+
+
+class Tokenizer:
+    """Turns text into BM25 terms; builds the Kiwi model and the stemmer on first use."""
+
+    def __init__(self) -> None:
+        self._kiwi: Any = None
+        self._stemmer: Any = None
+        self._lock = threading.Lock()
+
+    def _kiwi_model(self) -> Any:
+        with self._lock:
+            if self._kiwi is None:
+                from kiwipiepy import Kiwi
+
+                self._kiwi = Kiwi()
+            return self._kiwi
+
+    def _stem(self, words: list[str]) -> list[str]:
+        if self._stemmer is None:
+            import Stemmer
+
+            self._stemmer = Stemmer.Stemmer("english")
+        return list(self._stemmer.stemWords(words))
+
+    def _latin(self, text: str) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+        return self._stem(words)
+
+    def _korean(self, tokens: Sequence[Any]) -> list[str]:
+        terms: list[str] = []
+        for token in tokens:
+            tag = token.tag.split("-")[0]
+            if tag not in _KEEP_TAGS:
+                continue
+            if tag == "SL":
+                terms.extend(self._latin(token.form))
+            else:
+                terms.append(token.form.lower())
+        return terms
+
+    def tokenize(self, text: str) -> list[str]:
+        """Index terms of one text."""
+        if has_hangul(text):
+            return self._korean(self._kiwi_model().tokenize(text))
+        return self._latin(text)
+
+    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """Index terms of many texts (Korean ones batched through Kiwi)."""
+        result: list[list[str]] = [[] for _ in texts]
+        korean = [i for i, t in enumerate(texts) if has_hangul(t)]
+        for i, text in enumerate(texts):
+            if not has_hangul(text):
+                result[i] = self._latin(text)
+        if korean:
+            analysed = self._kiwi_model().tokenize([texts[i] for i in korean])
+            for i, tokens in zip(korean, analysed, strict=True):
+                result[i] = self._korean(tokens)
+        return result
+
+
+class LexicalIndex:
+    """BM25 over a fixed list of chunk ids; ``mask`` limits which rows may score at all."""
+
+    def __init__(self, bm25: Any, size: int) -> None:
+        self._bm25 = bm25
+        self.size = size
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]]) -> LexicalIndex:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
+        bm25 = bm25s.BM25()
+        # An empty document would make bm25s drop the row and shift every id after it.
+        bm25.index([tokens or ["\u2400"] for tokens in token_lists], show_progress=False)
+        return cls(bm25, len(token_lists))
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> LexicalIndex:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder)), size)
+
+    def search(
+        self, terms: list[str], k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top ``k`` (row, score) pairs with a positive score, best first."""
+        if not terms or self.size == 0:
+            return []
+        weights = None if mask is None else mask.astype(np.float32)
+        scores = np.asarray(self._bm25.get_scores(terms, weight_mask=weights), dtype=np.float32)
+        positive = np.flatnonzero(scores > 0)
+        if positive.size == 0:
+            return []
+        k = min(k, positive.size)
+        top = positive[np.argpartition(-scores[positive], k - 1)[:k]]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top]

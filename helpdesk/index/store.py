@@ -1,0 +1,185 @@
+"""One generation's stores: Chroma for vectors, bm25s for terms, chunks.jsonl for the text.
+
+Writing happens once, in the ingest process, into a fresh folder; reading happens in servers
+through :class:`Snapshot`, which queries Chroma through LangChain's ``Chroma`` vector store with
+the audience/product/language filter inside the query itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..embeddings import Embedder
+from ..errors import IndexModelMismatch, IngestError
+from ..types import Chunk
+from .generations import read_manifest
+from .lexical import LexicalIndex, Tokenizer
+
+COLLECTION = "helpdesk"
+_ADD_BATCH = 1000
+
+
+def _client(path: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def write_generation(
+    folder: Path,
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    model_id: str,
+    tokenizer: Tokenizer,
+) -> None:
+    """Write every store of a new generation (the manifest is the caller's, written last)."""
+    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
+        for chunk in chunks:
+            record = {
+                "id": chunk.id,
+                "text": chunk.text,
+                "embed_text": chunk.embed_text,
+                "meta": chunk.metadata(),
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    np.save(folder / "vectors.npy", vectors.astype(np.float32))
+
+    LexicalIndex.build(tokenizer.tokenize_many([c.embed_text for c in chunks])).save(
+        folder / "bm25"
+    )
+
+    client = _client(folder / "chroma")
+    try:
+        collection = client.create_collection(
+            COLLECTION,
+            metadata={"hnsw:space": "cosine", "embedding_model": model_id},
+            embedding_function=None,
+        )
+        for start in range(0, len(chunks), _ADD_BATCH):
+            batch = chunks[start : start + _ADD_BATCH]
+            collection.add(
+                ids=[c.id for c in batch],
+                embeddings=vectors[start : start + len(batch)],
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata() for c in batch],
+            )
+    finally:
+        client.close()
+
+
+def validate_generation(folder: Path, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    """Reopen the written generation and check counts and a probe query, or raise IngestError."""
+    client = _client(folder / "chroma")
+    try:
+        collection = client.get_collection(COLLECTION)
+        count = collection.count()
+        if count != len(chunks):
+            raise IngestError(
+                f"validation failed: Chroma holds {count} chunks, wrote {len(chunks)}"
+            )
+        if chunks:
+            probe = collection.query(query_embeddings=vectors[:1], n_results=1)
+            if not probe["ids"] or chunks[0].id not in probe["ids"][0]:
+                raise IngestError("validation failed: a probe query did not find its own chunk")
+    finally:
+        client.close()
+    lexical = LexicalIndex.load(folder / "bm25", len(chunks))
+    if chunks and lexical.size != len(chunks):
+        raise IngestError("validation failed: the lexical index size differs from the chunk count")
+
+
+def read_chunks(folder: Path) -> list[Chunk]:
+    chunks = []
+    with open(folder / "chunks.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            chunks.append(
+                Chunk.from_record(
+                    record["id"], record["text"], record["embed_text"], record["meta"]
+                )
+            )
+    return chunks
+
+
+class Snapshot:
+    """A loaded, read-only generation: what one server request searches."""
+
+    def __init__(self, folder: Path, embedder: Embedder) -> None:
+        from langchain_chroma import Chroma
+
+        self.folder = folder
+        self.manifest = read_manifest(folder)
+        built_with = self.manifest.get("embedding_model")
+        if built_with != embedder.model_id:
+            raise IndexModelMismatch(
+                f"the index in {folder.parent.parent} was built with {built_with!r}, but this "
+                f"process embeds questions with {embedder.model_id!r}; run ingest again or set "
+                f"HELPDESK_EMBEDDING to the model that built it",
+                index_model=built_with,
+                configured_model=embedder.model_id,
+            )
+        self.chunks = read_chunks(folder)
+        self.row_of = {chunk.id: row for row, chunk in enumerate(self.chunks)}
+        self.lexical = LexicalIndex.load(folder / "bm25", len(self.chunks))
+        self._client = _client(folder / "chroma")
+        self.vectorstore = Chroma(
+            client=self._client,
+            collection_name=COLLECTION,
+            embedding_function=embedder,  # type: ignore[arg-type]
+        )
+        self._masks: dict[tuple[tuple[str, tuple[str, ...]], ...], np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def mask(self, filters: Mapping[str, Sequence[str]]) -> np.ndarray:
+        """Rows allowed by ``filters`` (field -> allowed values), cached per filter."""
+        key = tuple(sorted((k, tuple(sorted(v))) for k, v in filters.items()))
+        cached = self._masks.get(key)
+        if cached is None:
+            allowed = np.ones(len(self.chunks), dtype=bool)
+            for field, values in filters.items():
+                wanted = set(values)
+                allowed &= np.fromiter(
+                    (getattr(c, field) in wanted for c in self.chunks), bool, len(self.chunks)
+                )
+            self._masks[key] = cached = allowed
+        return cached
+
+    def dense(
+        self, vector: list[float], k: int, filters: Mapping[str, Sequence[str]]
+    ) -> list[tuple[int, float]]:
+        """Top ``k`` (row, cosine similarity) pairs that pass ``filters``, best first."""
+        if not self.chunks:
+            return []
+        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+            vector, k=min(k, len(self.chunks)), filter=chroma_where(filters)
+        )
+        results = []
+        for document, distance in hits:
+            row = self.row_of.get(str(document.id))
+            if row is not None:
+                results.append((row, 1.0 - float(distance)))
+        return results
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def chroma_where(filters: Mapping[str, Sequence[str]]) -> dict[str, Any] | None:
+    """A Chroma ``where`` clause requiring each field to take one of its allowed values."""
+    clauses: list[dict[str, Any]] = [
+        {field: {"$in": list(values)}} for field, values in sorted(filters.items())
+    ]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -1,0 +1,76 @@
+"""Snippets with the matched query terms marked, for search results and citations.
+
+Marks are returned as character offsets into the plain snippet (front ends render text and wrap
+the ranges themselves, so document text is never parsed as HTML) and, for convenience, as an
+HTML string where the text is escaped and only the ``<mark>`` tags are markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from .index.lexical import Tokenizer
+from .language import has_hangul
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    highlights: tuple[tuple[int, int], ...]
+
+    @property
+    def html(self) -> str:
+        parts, last = [], 0
+        for start, end in self.highlights:
+            parts.append(html.escape(self.text[last:start]))
+            parts.append(f"<mark>{html.escape(self.text[start:end])}</mark>")
+            last = end
+        parts.append(html.escape(self.text[last:]))
+        return "".join(parts)
+
+
+def _matches(text: str, terms: set[str], tokenizer: Tokenizer) -> list[tuple[int, int]]:
+    korean_terms = [t for t in terms if has_hangul(t) and len(t) >= 2]  # not 하, 수, ...
+    spans = []
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if has_hangul(word):
+            hit = any(term in word for term in korean_terms)
+        else:
+            hit = bool(set(tokenizer.tokenize(word)) & terms)
+        if hit:
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+def make_snippet(text: str, question: str, tokenizer: Tokenizer, width: int = 240) -> Snippet:
+    """The ``width``-character window of ``text`` with the most query terms, marked."""
+    terms = set(tokenizer.tokenize(question))
+    flat = " ".join(text.split())
+    spans = _matches(flat, terms, tokenizer) if terms else []
+    if len(flat) <= width:
+        return Snippet(flat, tuple(spans))
+    best_start, best_count = 0, -1
+    for start, _ in spans or [(0, 0)]:
+        begin = max(0, start - width // 4)
+        count = sum(1 for s, e in spans if s >= begin and e <= begin + width)
+        if count > best_count:
+            best_start, best_count = begin, count
+    # Move the window to word boundaries so no word is cut in half.
+    if best_start > 0:
+        space = flat.rfind(" ", 0, best_start + 1)
+        best_start = space + 1 if space >= 0 else best_start
+    end = min(len(flat), best_start + width)
+    if end < len(flat):
+        space = flat.rfind(" ", best_start, end)
+        end = space if space > best_start else end
+    prefix = "…" if best_start > 0 else ""
+    suffix = "…" if end < len(flat) else ""
+    window = prefix + flat[best_start:end] + suffix
+    shift = len(prefix) - best_start
+    inside = tuple((s + shift, e + shift) for s, e in spans if s >= best_start and e <= end)
+    return Snippet(window, inside)

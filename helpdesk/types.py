@@ -1,0 +1,135 @@
+"""Plain dataclasses that cross the boundaries between the parts of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Audience = Literal["public", "internal"]
+AUDIENCES: tuple[str, ...] = ("public", "internal")
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What a source document says about itself (front matter, sidecar or folder)."""
+
+    source: str  # path relative to the knowledge-base folder, with forward slashes
+    title: str
+    url: str = ""
+    language: str = ""
+    audience: str = "public"
+    product: str = ""
+    updated: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A piece of a document under one heading path, before size splitting."""
+
+    text: str
+    headings: tuple[str, ...] = ()
+    kind: Literal["section", "faq"] = "section"
+    # FAQ pairs carry their own question and answer, and may override the document's metadata.
+    question: str = ""
+    answer: str = ""
+    anchor: str = ""
+    overrides: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded source file: its metadata and its sections in order."""
+
+    meta: DocumentMeta
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The unit that is embedded, indexed and cited."""
+
+    id: str
+    text: str  # what is shown and quoted
+    embed_text: str  # what is embedded and BM25-indexed (text with title and heading path)
+    source: str
+    title: str
+    url: str
+    language: str
+    audience: str
+    product: str
+    updated: str
+    headings: tuple[str, ...] = ()
+    kind: str = "section"
+    question: str = ""
+    answer: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata for the vector store (scalar values only)."""
+        return {
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "language": self.language,
+            "audience": self.audience,
+            "product": self.product,
+            "updated": self.updated,
+            "headings": " > ".join(self.headings),
+            "kind": self.kind,
+            "question": self.question,
+            "answer": self.answer,
+        }
+
+    @classmethod
+    def from_record(cls, chunk_id: str, text: str, embed_text: str, meta: dict[str, Any]) -> Chunk:
+        """Rebuild a chunk from what the index stored."""
+        headings = tuple(h for h in str(meta.get("headings", "")).split(" > ") if h)
+        return cls(
+            id=chunk_id,
+            text=text,
+            embed_text=embed_text,
+            source=str(meta.get("source", "")),
+            title=str(meta.get("title", "")),
+            url=str(meta.get("url", "")),
+            language=str(meta.get("language", "")),
+            audience=str(meta.get("audience", "public")),
+            product=str(meta.get("product", "")),
+            updated=str(meta.get("updated", "")),
+            headings=headings,
+            kind=str(meta.get("kind", "section")),
+            question=str(meta.get("question", "")),
+            answer=str(meta.get("answer", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused score and the per-ranker evidence behind it."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None  # cosine similarity, when the dense ranker found it
+    lexical_score: float | None = None  # BM25 score, when the lexical ranker found it
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: int  # the [n] marker in the answer
+    chunk_id: str
+    title: str
+    url: str
+    snippet: str
+    source: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    grounded: bool
+    confidence: float
+    language: str
+    handoff: bool = False  # the reply offers a person instead of an answer
+    passages: tuple[Passage, ...] = ()
