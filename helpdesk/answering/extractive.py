@@ -46,7 +46,7 @@ class ExtractiveAnswerer:
     model_id: str
     min_confidence: float = 0.5
     contact: str = "support"
-    max_sentences: int = 3
+    max_chars: int = 600
 
     def answer(self, question: str, passages: list[Passage], language: str) -> Answer:
         score = confidence(question, passages, self.model_id, self.tokenizer)
@@ -94,26 +94,30 @@ class ExtractiveAnswerer:
         )
 
     def _primary(self, passages: list[Passage], language: str) -> Passage:
-        """The best passage, preferring one in the asker's language when it is nearly as good."""
-        top = passages[0]
-        if top.chunk.language == language:
-            return top
-        best = top.dense_score or 0.0
-        for passage in passages[1:4]:
-            close = (passage.dense_score or 0.0) >= best - 0.02
-            if passage.chunk.language == language and close:
-                return passage
-        return top
+        """The passage to quote: among those nearly as good as the best, one in the asker's
+        language first, and an FAQ answer (written to be a reply) before a manual section."""
+        best = max((p.dense_score or 0.0) for p in passages[:3])
+        close = [p for p in passages[:3] if (p.dense_score or 0.0) >= best - 0.03]
+        close = close or passages[:1]
+
+        def preference(passage: Passage) -> tuple[bool, bool]:
+            return (passage.chunk.language == language, passage.chunk.kind == "faq")
+
+        return max(close, key=preference)  # max keeps the first (best-ranked) among equals
 
     def _best_sentences(self, question: str, text: str) -> list[str]:
-        """The run of up to ``max_sentences`` consecutive sentences sharing most question terms."""
+        """Consecutive sentences from the one sharing most question terms, up to ``max_chars``."""
         sentences = split_sentences(text)
-        if len(sentences) <= self.max_sentences:
+        if sum(len(s) + 1 for s in sentences) <= self.max_chars:
             return sentences
         terms = set(self.tokenizer.tokenize(question))
         overlap = [len(terms & set(self.tokenizer.tokenize(s))) for s in sentences]
-        width = self.max_sentences
-        starts = range(len(sentences) - width + 1)
-        # Consecutive sentences read as a reply; steps usually follow the sentence that matched.
-        best = max(starts, key=lambda i: (sum(overlap[i : i + width]), overlap[i], -i))
-        return sentences[best : best + width]
+        start = max(range(len(sentences)), key=lambda i: (overlap[i], -i))
+        # Steps and details usually follow the sentence that matched, so read on from it.
+        chosen, size = [], 0
+        for sentence in sentences[start:]:
+            if chosen and size + len(sentence) > self.max_chars:
+                break
+            chosen.append(sentence)
+            size += len(sentence) + 1
+        return chosen

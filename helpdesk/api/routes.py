@@ -153,6 +153,7 @@ def answer_json(answer: Answer, contact: str) -> dict[str, Any]:
                 "url": c.url,
                 "snippet": c.snippet,
                 "language": c.language,
+                "source": c.source,
             }
             for c in answer.citations
         ],

