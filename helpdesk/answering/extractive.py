@@ -114,7 +114,8 @@ class ExtractiveAnswerer:
         overlap = [len(terms & set(self.tokenizer.tokenize(s))) for s in sentences]
         start = max(range(len(sentences)), key=lambda i: (overlap[i], -i))
         # Steps and details usually follow the sentence that matched, so read on from it.
-        chosen, size = [], 0
+        chosen: list[str] = []
+        size = 0
         for sentence in sentences[start:]:
             if chosen and size + len(sentence) > self.max_chars:
                 break
