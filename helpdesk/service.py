@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .answering.extractive import ExtractiveAnswerer
 from .config import Settings
-from .embeddings import Embedder, make_embedder
+from .embeddings import Embedder, make_embedders
 from .index.generations import Layout
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
@@ -36,10 +37,10 @@ class SearchHit:
 class Helpdesk:
     """Search and ask over the serving index generation of one data directory."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedders: Sequence[Embedder] | None = None) -> None:
         self.settings = settings
         self.layout = Layout(Path(settings.data_dir))
-        self._embedder = embedder
+        self._embedders = list(embedders) if embedders else None
         self.tokenizer = Tokenizer()
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
@@ -47,10 +48,15 @@ class Helpdesk:
         self._warm_for: str | None = None
 
     @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = make_embedder(self.settings.embedding)
-        return self._embedder
+    def embedders(self) -> list[Embedder]:
+        if self._embedders is None:
+            self._embedders = make_embedders(self.settings.embedding)
+        return self._embedders
+
+    @property
+    def model_id(self) -> str:
+        """The primary embedding model (its cosines feed answer confidence)."""
+        return self.embedders[0].model_id
 
     def retriever(self) -> Retriever:
         """The retriever over the current generation, reloading when CURRENT has moved."""
@@ -64,7 +70,7 @@ class Helpdesk:
             if self._retriever is not None and self._retriever.snapshot.name == name:
                 return self._retriever
             folder = self.layout.current()  # raises IndexNotReady before the first ingest
-            snapshot = Snapshot(folder, self.embedder)
+            snapshot = Snapshot(folder, self.embedders)
             fusion = Fusion(
                 rrf_k=self.settings.rrf_k,
                 dense_weight=self.settings.dense_weight,
@@ -73,7 +79,7 @@ class Helpdesk:
             )
             previous, self._retriever = (
                 self._retriever,
-                Retriever(snapshot, self.embedder, self.tokenizer, fusion),
+                Retriever(snapshot, self.embedders, self.tokenizer, fusion),
             )
             log.info("serving index generation %s (%d chunks)", name, len(snapshot.chunks))
             if previous is not None:
@@ -97,10 +103,13 @@ class Helpdesk:
     def ask(self, query: Query, locale: str | None = None) -> Answer:
         """Answer in the asker's language (the question's, else the locale's)."""
         language = _language(query.text, locale)
-        passages = self.retriever().retrieve(query)
+        retriever = self.retriever()
+        passages = retriever.retrieve(query)
         answerer = ExtractiveAnswerer(
             tokenizer=self.tokenizer,
-            model_id=self.embedder.model_id,
+            model_ids=tuple(e.model_id for e in self.embedders),
+            terms=retriever.snapshot.terms,
+            audience=query.audience,
             min_confidence=self.settings.min_confidence,
             contact=self.settings.handoff_contact,
         )

@@ -107,10 +107,15 @@ class Passage:
 
     chunk: Chunk
     score: float
-    dense_score: float | None = None  # cosine similarity, when the dense ranker found it
+    dense_scores: tuple[float, ...] = ()  # cosine similarity per embedding model, primary first
     lexical_score: float | None = None  # BM25 score, when the lexical ranker found it
     dense_rank: int | None = None
     lexical_rank: int | None = None
+
+    @property
+    def dense_score(self) -> float:
+        """Cosine similarity under the primary embedding model (0 when unknown)."""
+        return self.dense_scores[0] if self.dense_scores else 0.0
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..index.lexical import Tokenizer
+from ..index.lexical import TermStats, Tokenizer
 from ..snippets import make_snippet
 from ..types import Answer, Citation, Passage
 from .confidence import confidence
@@ -40,16 +40,20 @@ def split_sentences(text: str) -> list[str]:
 
 @dataclass
 class ExtractiveAnswerer:
-    """Grounded answers by quotation. ``model_id`` picks the confidence calibration."""
+    """Grounded answers by quotation. ``model_ids`` pick the confidence calibration."""
 
     tokenizer: Tokenizer
-    model_id: str
+    model_ids: tuple[str, ...]
+    terms: TermStats
+    audience: str = "public"
     min_confidence: float = 0.5
     contact: str = "support"
     max_chars: int = 600
 
     def answer(self, question: str, passages: list[Passage], language: str) -> Answer:
-        score = confidence(question, passages, self.model_id, self.tokenizer)
+        score = confidence(
+            question, passages, self.model_ids, self.tokenizer, self.terms, self.audience
+        )
         if not passages or score < self.min_confidence:
             return self.not_covered(language, score, passages)
         primary = self._primary(passages, language)
@@ -94,16 +98,16 @@ class ExtractiveAnswerer:
         )
 
     def _primary(self, passages: list[Passage], language: str) -> Passage:
-        """The passage to quote: among those nearly as good as the best, one in the asker's
-        language first, and an FAQ answer (written to be a reply) before a manual section."""
-        best = max((p.dense_score or 0.0) for p in passages[:3])
-        close = [p for p in passages[:3] if (p.dense_score or 0.0) >= best - 0.03]
-        close = close or passages[:1]
-
-        def preference(passage: Passage) -> tuple[bool, bool]:
-            return (passage.chunk.language == language, passage.chunk.kind == "faq")
-
-        return max(close, key=preference)  # max keeps the first (best-ranked) among equals
+        """The passage to quote: the best-ranked one, unless one in the asker's language is
+        nearly as close to the question (the same FAQ often exists in both languages)."""
+        top = passages[0]
+        if top.chunk.language == language:
+            return top
+        for passage in passages[1:3]:
+            close = passage.dense_score >= top.dense_score - 0.02
+            if passage.chunk.language == language and close:
+                return passage
+        return top
 
     def _best_sentences(self, question: str, text: str) -> list[str]:
         """Consecutive sentences from the one sharing most question terms, up to ``max_chars``."""

@@ -184,6 +184,6 @@ def readyz() -> ResponseReturnValue:
             "status": "ready",
             "generation": snapshot.name,
             "chunks": len(snapshot.chunks),
-            "embedding_model": snapshot.manifest.get("embedding_model"),
+            "embedding_models": snapshot.manifest.get("embedding_models"),
         }
     )

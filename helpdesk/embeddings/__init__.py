@@ -92,6 +92,9 @@ class USEEmbeddings(Embeddings):
     """Universal Sentence Encoder multilingual v3 (pure numpy, fast, weaker on long text)."""
 
     model_id = "use:multilingual-v3"
+    # Trained on translation pairs: its cosines compare across languages (retrieval balances
+    # the languages of a mixed knowledge base by it).
+    cross_lingual = True
 
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads
@@ -195,6 +198,22 @@ def make_embedder(spec: str) -> Embedder:
     raise ConfigError(
         f"HELPDESK_EMBEDDING: unknown engine {engine!r}; expected one of {', '.join(ENGINES)}"
     )
+
+
+def make_embedders(spec: str) -> list[Embedder]:
+    """The dense rankers a ``HELPDESK_EMBEDDING`` value names: models joined by ``+``.
+
+    The first model is the primary one (its cosine feeds answer confidence); every model is a
+    ranker of its own in fusion.
+    """
+    parts = [part.strip() for part in spec.split("+") if part.strip()]
+    if not parts:
+        raise ConfigError("HELPDESK_EMBEDDING must name at least one embedding model")
+    embedders = [make_embedder(part) for part in parts]
+    ids = [e.model_id for e in embedders]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"HELPDESK_EMBEDDING names a model twice: {spec!r}")
+    return embedders
 
 
 def cached(embedder: Embedder, cache_dir: Path) -> Embedder:

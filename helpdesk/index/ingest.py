@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,12 @@ import numpy as np
 from ..config import Settings
 from ..documents import SkippedFile, chunk_document, discover, load_document
 from ..documents.loaders import LoadError
-from ..embeddings import Embedder, cached, make_embedder
+from ..embeddings import Embedder, cached, make_embedders
 from ..errors import IngestError
 from ..types import Chunk
 from .generations import Layout, read_manifest, write_manifest
 from .lexical import Tokenizer
-from .store import read_chunks, validate_generation, write_generation
+from .store import read_chunks, read_vectors, validate_generation, write_generation
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,11 @@ class IngestReport:
 
 @dataclass
 class _Previous:
-    model_id: str | None = None
+    model_ids: list[str] = field(default_factory=list)
     documents: dict[str, list[str]] = field(default_factory=dict)
     chunks: dict[str, Chunk] = field(default_factory=dict)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    # model id -> chunk id -> vector
+    vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 def _load_previous(layout: Layout) -> _Previous:
@@ -86,15 +87,19 @@ def _load_previous(layout: Layout) -> _Previous:
         folder = layout.current()
         manifest = read_manifest(folder)
         chunks = read_chunks(folder)
-        matrix = np.load(folder / "vectors.npy")
+        model_ids = list(manifest["embedding_models"])
+        vectors = {
+            model_id: {c.id: matrix[i] for i, c in enumerate(chunks)}
+            for model_id, matrix in zip(model_ids, read_vectors(folder, model_ids), strict=True)
+        }
     except (OSError, ValueError, KeyError) as exc:
         log.warning("previous generation unreadable (%s); building from scratch", exc)
         return _Previous()
     return _Previous(
-        model_id=manifest.get("embedding_model"),
+        model_ids=model_ids,
         documents={k: list(v) for k, v in manifest.get("documents", {}).items()},
         chunks={c.id: c for c in chunks},
-        vectors={c.id: matrix[i] for i, c in enumerate(chunks)},
+        vectors=vectors,
     )
 
 
@@ -107,7 +112,7 @@ def _no_progress(items: list[Any], _label: str) -> Iterable[Any]:
 
 def ingest(
     settings: Settings,
-    embedder: Embedder | None = None,
+    embedders: Sequence[Embedder] | None = None,
     *,
     progress: bool = False,
 ) -> IngestReport:
@@ -117,12 +122,13 @@ def ingest(
     if not source.is_dir():
         raise IngestError(f"knowledge-base folder {source} does not exist", code="no_source")
     layout = Layout(Path(settings.data_dir))
-    embedder = embedder or make_embedder(settings.embedding)
+    embedders = list(embedders or make_embedders(settings.embedding))
+    model_ids = [e.model_id for e in embedders]
     bar = _tqdm if progress else _no_progress
     with layout.ingest_lock():
         report = IngestReport()
         previous = _load_previous(layout)
-        same_model = previous.model_id == embedder.model_id
+        same_model = previous.model_ids == model_ids
         documents: dict[str, list[Chunk]] = {}
         for path in bar(list(discover(source)), "reading"):
             relative = path.relative_to(source).as_posix()
@@ -158,16 +164,20 @@ def ingest(
             report.seconds = time.perf_counter() - started
             return report
 
-        reusable = previous if same_model else _Previous()
-        vectors = _vectors(chunks, reusable, embedder, layout, settings, report, bar)
+        matrices = [
+            _vectors(chunks, previous.vectors.get(e.model_id, {}), e, layout, settings, report, bar)
+            for e in embedders
+        ]
         folder = layout.new_generation()
         try:
-            write_generation(folder, chunks, vectors, embedder.model_id, Tokenizer())
-            validate_generation(folder, chunks, vectors)
+            write_generation(
+                folder, chunks, list(zip(model_ids, matrices, strict=True)), Tokenizer()
+            )
+            validate_generation(folder, chunks, list(zip(model_ids, matrices, strict=True)))
             write_manifest(
                 folder,
                 {
-                    "embedding_model": embedder.model_id,
+                    "embedding_models": model_ids,
                     "source_dir": str(source.resolve()),
                     "chunks": len(chunks),
                     "documents": {name: [c.id for c in doc] for name, doc in documents.items()},
@@ -209,16 +219,17 @@ def _count_changes(
 
 def _vectors(
     chunks: list[Chunk],
-    previous: _Previous,
+    previous: dict[str, np.ndarray],
     embedder: Embedder,
     layout: Layout,
     settings: Settings,
     report: IngestReport,
     bar: Progress,
 ) -> np.ndarray:
-    missing = [i for i, c in enumerate(chunks) if c.id not in previous.vectors]
+    """One model's vectors for ``chunks``: reused from ``previous`` where the id matches."""
+    missing = [i for i, c in enumerate(chunks) if c.id not in previous]
     rows: dict[int, np.ndarray] = {
-        i: previous.vectors[c.id] for i, c in enumerate(chunks) if c.id in previous.vectors
+        i: previous[c.id] for i, c in enumerate(chunks) if c.id in previous
     }
     if missing:
         counting = _Counting(embedder)
@@ -226,11 +237,11 @@ def _vectors(
         if settings.embedding_cache:
             source = cached(counting, layout.embedding_cache)
         batches = [missing[i : i + _EMBED_BATCH] for i in range(0, len(missing), _EMBED_BATCH)]
-        for batch in bar(batches, "embedding"):
+        for batch in bar(batches, f"embedding ({embedder.model_id})"):
             vectors = source.embed_documents([chunks[i].embed_text for i in batch])
             for i, vector in zip(batch, vectors, strict=True):
                 rows[i] = np.asarray(vector, dtype=np.float32)
-        report.embedded = counting.count
+        report.embedded += counting.count
     if not chunks:
         return np.zeros((0, 1), dtype=np.float32)
     return np.stack([rows[i] for i in range(len(chunks))]).astype(np.float32)
@@ -255,5 +266,5 @@ class _Counting:
 def _tqdm(items: list[Any], label: str) -> Iterable[Any]:
     from tqdm import tqdm
 
-    unit = "batch" if label == "embedding" else "file"
+    unit = "batch" if label.startswith("embedding") else "file"
     return tqdm(items, desc=label, unit=unit, leave=False)

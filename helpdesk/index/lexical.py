@@ -8,7 +8,9 @@ Snowball-stemmed. Latin words inside Korean text get the same stemming, so "Wi-F
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..language import has_hangul
+from ..types import Chunk
 
 # Kiwi tags kept as index terms: nouns, numerals, verb/adjective stems, roots, foreign words,
 # numbers and hanja. Particles, endings and suffixes carry no topic.
@@ -137,3 +140,50 @@ class LexicalIndex:
         top = positive[np.argpartition(-scores[positive], k - 1)[:k]]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top]
+
+
+class TermStats:
+    """Document frequencies of index terms, per audience scope ("public" and "all").
+
+    Answer confidence weighs question terms by rarity, and a question term the knowledge base
+    never uses at all ("iPhone", "비트코인") is strong evidence that the question is out of scope.
+    Public requests are judged against public documents only.
+    """
+
+    def __init__(self, documents: dict[str, int], frequencies: dict[str, dict[str, int]]) -> None:
+        self.documents = documents
+        self.frequencies = frequencies
+
+    @classmethod
+    def build(cls, chunks: Sequence[Chunk], token_lists: Sequence[list[str]]) -> TermStats:
+        frequencies: dict[str, dict[str, int]] = {"public": {}, "all": {}}
+        documents = {"public": 0, "all": 0}
+        for chunk, tokens in zip(chunks, token_lists, strict=True):
+            scopes = ("public", "all") if chunk.audience == "public" else ("all",)
+            for scope in scopes:
+                documents[scope] += 1
+                counts = frequencies[scope]
+                for term in set(tokens):
+                    counts[term] = counts.get(term, 0) + 1
+        return cls(documents, frequencies)
+
+    def save(self, path: Path) -> None:
+        body = {"documents": self.documents, "frequencies": self.frequencies}
+        path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> TermStats:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return cls(body["documents"], body["frequencies"])
+
+    def scope(self, audience: str) -> str:
+        return "all" if audience == "internal" else "public"
+
+    def idf(self, term: str, audience: str = "public") -> float:
+        """Inverse document frequency; an unseen term gets the highest value."""
+        scope = self.scope(audience)
+        total = self.documents.get(scope, 0)
+        return math.log((total + 1) / (self.frequencies[scope].get(term, 0) + 0.5))
+
+    def known(self, term: str, audience: str = "public") -> bool:
+        return term in self.frequencies[self.scope(audience)]

@@ -8,6 +8,7 @@ the audience/product/language filter inside the query itself.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,19 @@ from ..embeddings import Embedder
 from ..errors import IndexModelMismatch, IngestError
 from ..types import Chunk
 from .generations import read_manifest
-from .lexical import LexicalIndex, Tokenizer
+from .lexical import LexicalIndex, TermStats, Tokenizer
 
-COLLECTION = "helpdesk"
 _ADD_BATCH = 1000
+
+
+def collection_name(model_id: str) -> str:
+    """One Chroma collection per embedding model, named after it."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", model_id).strip("-")
+    return f"dense-{slug}"[:60]
+
+
+def vectors_file(folder: Path, model_id: str) -> Path:
+    return folder / f"vectors-{collection_name(model_id)}.npy"
 
 
 def _client(path: Path) -> Any:
@@ -33,12 +43,11 @@ def _client(path: Path) -> Any:
     )
 
 
+Matrices = Sequence[tuple[str, np.ndarray]]  # (model id, one row per chunk)
+
+
 def write_generation(
-    folder: Path,
-    chunks: Sequence[Chunk],
-    vectors: np.ndarray,
-    model_id: str,
-    tokenizer: Tokenizer,
+    folder: Path, chunks: Sequence[Chunk], matrices: Matrices, tokenizer: Tokenizer
 ) -> None:
     """Write every store of a new generation (the manifest is the caller's, written last)."""
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
@@ -50,50 +59,60 @@ def write_generation(
                 "meta": chunk.metadata(),
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    np.save(folder / "vectors.npy", vectors.astype(np.float32))
 
-    LexicalIndex.build(tokenizer.tokenize_many([c.embed_text for c in chunks])).save(
-        folder / "bm25"
-    )
+    token_lists = tokenizer.tokenize_many([c.embed_text for c in chunks])
+    LexicalIndex.build(token_lists).save(folder / "bm25")
+    TermStats.build(chunks, token_lists).save(folder / "terms.json")
 
     client = _client(folder / "chroma")
     try:
-        collection = client.create_collection(
-            COLLECTION,
-            metadata={"hnsw:space": "cosine", "embedding_model": model_id},
-            embedding_function=None,
-        )
-        for start in range(0, len(chunks), _ADD_BATCH):
-            batch = chunks[start : start + _ADD_BATCH]
-            collection.add(
-                ids=[c.id for c in batch],
-                embeddings=vectors[start : start + len(batch)],
-                documents=[c.text for c in batch],
-                metadatas=[c.metadata() for c in batch],
+        for model_id, vectors in matrices:
+            np.save(vectors_file(folder, model_id), vectors.astype(np.float32))
+            collection = client.create_collection(
+                collection_name(model_id),
+                metadata={"hnsw:space": "cosine", "embedding_model": model_id},
+                embedding_function=None,
             )
+            for start in range(0, len(chunks), _ADD_BATCH):
+                batch = chunks[start : start + _ADD_BATCH]
+                collection.add(
+                    ids=[c.id for c in batch],
+                    embeddings=vectors[start : start + len(batch)],
+                    documents=[c.text for c in batch],
+                    metadatas=[c.metadata() for c in batch],
+                )
     finally:
         client.close()
 
 
-def validate_generation(folder: Path, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+def validate_generation(folder: Path, chunks: Sequence[Chunk], matrices: Matrices) -> None:
     """Reopen the written generation and check counts and a probe query, or raise IngestError."""
     client = _client(folder / "chroma")
     try:
-        collection = client.get_collection(COLLECTION)
-        count = collection.count()
-        if count != len(chunks):
-            raise IngestError(
-                f"validation failed: Chroma holds {count} chunks, wrote {len(chunks)}"
-            )
-        if chunks:
-            probe = collection.query(query_embeddings=vectors[:1], n_results=1)
-            if not probe["ids"] or chunks[0].id not in probe["ids"][0]:
-                raise IngestError("validation failed: a probe query did not find its own chunk")
+        for model_id, vectors in matrices:
+            collection = client.get_collection(collection_name(model_id))
+            count = collection.count()
+            if count != len(chunks):
+                raise IngestError(
+                    f"validation failed: Chroma holds {count} chunks for {model_id}, "
+                    f"ingest wrote {len(chunks)}"
+                )
+            if chunks:
+                probe = collection.query(query_embeddings=vectors[:1], n_results=1)
+                if not probe["ids"] or chunks[0].id not in probe["ids"][0]:
+                    raise IngestError(
+                        f"validation failed: a probe query ({model_id}) missed its own chunk"
+                    )
     finally:
         client.close()
     lexical = LexicalIndex.load(folder / "bm25", len(chunks))
     if chunks and lexical.size != len(chunks):
         raise IngestError("validation failed: the lexical index size differs from the chunk count")
+
+
+def read_vectors(folder: Path, model_ids: Sequence[str]) -> list[np.ndarray]:
+    """Each model's vector matrix, memory-mapped (rows in chunks.jsonl order)."""
+    return [np.load(vectors_file(folder, m), mmap_mode="r") for m in model_ids]
 
 
 def read_chunks(folder: Path) -> list[Chunk]:
@@ -112,29 +131,36 @@ def read_chunks(folder: Path) -> list[Chunk]:
 class Snapshot:
     """A loaded, read-only generation: what one server request searches."""
 
-    def __init__(self, folder: Path, embedder: Embedder) -> None:
+    def __init__(self, folder: Path, embedders: Sequence[Embedder]) -> None:
         from langchain_chroma import Chroma
 
         self.folder = folder
         self.manifest = read_manifest(folder)
-        built_with = self.manifest.get("embedding_model")
-        if built_with != embedder.model_id:
+        built_with = list(self.manifest.get("embedding_models", []))
+        configured = [e.model_id for e in embedders]
+        if built_with != configured:
             raise IndexModelMismatch(
-                f"the index in {folder.parent.parent} was built with {built_with!r}, but this "
-                f"process embeds questions with {embedder.model_id!r}; run ingest again or set "
-                f"HELPDESK_EMBEDDING to the model that built it",
-                index_model=built_with,
-                configured_model=embedder.model_id,
+                f"the index in {folder.parent.parent} was built with {'+'.join(built_with)!r}, "
+                f"but this process embeds questions with {'+'.join(configured)!r}; run ingest "
+                f"again or set HELPDESK_EMBEDDING to the models that built it",
+                index_models=built_with,
+                configured_models=configured,
             )
         self.chunks = read_chunks(folder)
         self.row_of = {chunk.id: row for row, chunk in enumerate(self.chunks)}
+        self.languages = sorted({chunk.language for chunk in self.chunks if chunk.language})
         self.lexical = LexicalIndex.load(folder / "bm25", len(self.chunks))
+        self.terms = TermStats.load(folder / "terms.json")
+        self.vectors = read_vectors(folder, configured)
         self._client = _client(folder / "chroma")
-        self.vectorstore = Chroma(
-            client=self._client,
-            collection_name=COLLECTION,
-            embedding_function=embedder,  # type: ignore[arg-type]
-        )
+        self.vectorstores = [
+            Chroma(
+                client=self._client,
+                collection_name=collection_name(embedder.model_id),
+                embedding_function=embedder,  # type: ignore[arg-type]
+            )
+            for embedder in embedders
+        ]
         self._masks: dict[tuple[tuple[str, tuple[str, ...]], ...], np.ndarray] = {}
 
     @property
@@ -156,12 +182,12 @@ class Snapshot:
         return cached
 
     def dense(
-        self, vector: list[float], k: int, filters: Mapping[str, Sequence[str]]
+        self, model: int, vector: list[float], k: int, filters: Mapping[str, Sequence[str]]
     ) -> list[tuple[int, float]]:
-        """Top ``k`` (row, cosine similarity) pairs that pass ``filters``, best first."""
+        """Top ``k`` (row, cosine similarity) pairs of one model that pass ``filters``."""
         if not self.chunks:
             return []
-        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+        hits = self.vectorstores[model].similarity_search_by_vector_with_relevance_scores(
             vector, k=min(k, len(self.chunks)), filter=chroma_where(filters)
         )
         results = []
