@@ -7,6 +7,7 @@ A bad value fails at start-up with a :class:`~helpdesk.errors.ConfigError` namin
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def _unit_float(value: str) -> float:
 
 def _non_negative_float(value: str) -> float:
     number = float(value)
-    if number < 0:
+    if math.isnan(number) or number < 0:
         raise ValueError(f"expected a number >= 0, got {value!r}")
     return number
 

@@ -50,7 +50,7 @@ def _k(value: Any, default: int) -> int:
     limit = _helpdesk().settings.max_k
     if isinstance(value, int) and not isinstance(value, bool):
         k = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
         k = int(value)
     else:
         raise UnprocessableRequest(f"'k' must be a whole number, got {value!r}", code="bad_k")
@@ -131,7 +131,7 @@ def ask() -> ResponseReturnValue:
     _reject_unknown(set(body), _ASK_FIELDS, "field")
     question = _question(body.get("question"), "question")
     locale = body.get("locale")
-    if locale is not None and (not isinstance(locale, str) or not _LOCALE.match(locale)):
+    if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
         raise UnprocessableRequest(
             f"'locale' must look like 'ko', 'en' or 'ko-KR', got {locale!r}", code="bad_locale"
         )

@@ -109,12 +109,14 @@ def load_text(path: Path) -> tuple[dict[str, Any], list[Section]]:
 # -- HTML ---------------------------------------------------------------------------------------
 
 _BLOCKS = ("p", "li", "td", "th", "pre", "blockquote", "dd", "dt", "figcaption")
+# Containers whose own loose text is read (their blocks are read on their own).
+_LOOSE = ("div", "section", "article", "main", "body", "span", "caption")
 # A block inside one of these is read as part of its parent.
 _NESTING = ["li", "tr", "pre", "blockquote"]
 
 
 def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Comment, NavigableString
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
     meta: dict[str, Any] = {}
@@ -127,8 +129,11 @@ def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
         name = str(tag.get("name") or "")
         if name.startswith("helpdesk:") and tag.get("content") is not None:
             meta[name.removeprefix("helpdesk:")] = str(tag.get("content"))
-    for noise in soup(["script", "style", "nav", "header", "footer", "aside", "noscript", "form"]):
+    for noise in soup(["script", "style", "nav", "footer", "aside", "noscript", "form"]):
         noise.decompose()
+    for header in soup("header"):
+        if header.find_parent(["article", "main"]) is None:  # site banner, not the page's own
+            header.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
@@ -140,8 +145,18 @@ def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
             sections.append(Section(text=text, headings=tuple(t for _, t in stack)))
         buffer.clear()
 
-    for element in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "tr", *_BLOCKS]):
+    for element in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "tr", *_BLOCKS, *_LOOSE]):
         name = element.name or ""
+        if name in _LOOSE:
+            # Text sitting directly in a container (not in a p or li) is content too.
+            loose = " ".join(
+                str(child).strip()
+                for child in element.children
+                if isinstance(child, NavigableString) and not isinstance(child, Comment)
+            ).strip()
+            if loose and element.find_parent(_NESTING) is None:
+                buffer.append(loose)
+            continue
         if len(name) == 2 and name[0] == "h" and name[1].isdigit():
             flush()
             level = int(name[1])
@@ -212,9 +227,16 @@ def load_docx(path: Path) -> tuple[dict[str, Any], list[Section]]:
             sections.append(Section(text=text, headings=tuple(stack)))
         buffer.clear()
 
-    for paragraph in document.paragraphs:
-        style = paragraph.style.name if paragraph.style is not None else ""
-        text = paragraph.text.strip()
+    from docx.table import Table
+
+    # Body order matters: a table belongs under the heading it follows.
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in block.rows]
+            buffer.append("\n".join(rows))
+            continue
+        style = block.style.name if block.style is not None else ""
+        text = block.text.strip()
         level = _heading_level(style)
         if level and text:
             flush()
@@ -225,11 +247,6 @@ def load_docx(path: Path) -> tuple[dict[str, Any], list[Section]]:
         elif text:
             buffer.append(f"- {text}" if "List" in style else text)
     flush()
-    for table in document.tables:
-        rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
-        text = _clean("\n".join(rows))
-        if text:
-            sections.append(Section(text=text, headings=tuple(stack[:1])))
     return meta, sections
 
 
@@ -371,9 +388,8 @@ def _document_meta(
     language = values["language"].lower().split("-")[0]
     if not language:
         language = detect_language(" ".join(s.text for s in sections[:20]))
+    # No file-date fallback: a fresh clone has new dates, and ids must stay the same.
     updated = values["updated"]
-    if not updated:
-        updated = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
     title = values["title"] or path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
     return DocumentMeta(
         source=relative,

@@ -160,6 +160,7 @@ def ingest(
             and report.chunks_added == report.chunks_removed == 0
         )
         if report.up_to_date:
+            report.removed_generations = layout.collect_garbage(settings.keep_generations)
             report.generation = layout.current_name()
             report.seconds = time.perf_counter() - started
             return report

@@ -1,0 +1,187 @@
+"""Settings: every HELPDESK_* variable is read, bad values name their variable, docs cover all."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from helpdesk.config import ENV_PREFIX, SETTINGS, Settings
+from helpdesk.embeddings import FakeEmbeddings, make_embedder
+from helpdesk.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A non-default value for every setting, as text, and what it must parse to.
+ENVIRONMENT = {
+    "source_dir": ("/srv/kb", Path("/srv/kb")),
+    "data_dir": ("/srv/data", Path("/srv/data")),
+    "embedding": ("fake", "fake"),
+    "embedding_cache": ("off", False),
+    "chunk_size": ("700", 700),
+    "chunk_overlap": ("70", 70),
+    "top_k": ("3", 3),
+    "candidates": ("12", 12),
+    "rrf_k": ("10", 10),
+    "dense_weight": ("0.5", 0.5),
+    "lexical_weight": ("2", 2.0),
+    "min_confidence": ("0.25", 0.25),
+    "max_question_chars": ("300", 300),
+    "max_k": ("20", 20),
+    "keep_generations": ("4", 4),
+    "reload_interval": ("0", 0.0),
+    "host": ("0.0.0.0", "0.0.0.0"),
+    "port": ("8080", 8080),
+    "threads": ("8", 8),
+    "handoff_contact": ("help@example.com", "help@example.com"),
+    "log_level": ("debug", "DEBUG"),
+}
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def test_the_test_table_covers_every_setting() -> None:
+    assert set(ENVIRONMENT) == {s.name for s in SETTINGS}
+
+
+def test_from_env_parses_every_variable() -> None:
+    environ = {env_name(name): raw for name, (raw, _) in ENVIRONMENT.items()}
+    settings = Settings.from_env(environ)
+    for name, (_, expected) in ENVIRONMENT.items():
+        value = getattr(settings, name)
+        assert value == expected, name
+        assert type(value) is type(expected), name
+
+
+def test_from_env_without_variables_gives_the_defaults() -> None:
+    assert Settings.from_env({}) == Settings()
+
+
+def test_from_env_ignores_unrelated_variables() -> None:
+    assert Settings.from_env({"HELPDESK": "x", "TOP_K": "9", "HELPDESK_NOPE": "1"}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("top_k", "abc"),
+        ("top_k", "0"),
+        ("port", "-1"),
+        ("chunk_size", "1.5"),
+        ("chunk_overlap", "many"),
+        ("min_confidence", "1.5"),
+        ("min_confidence", "high"),
+        ("dense_weight", "-1"),
+        ("reload_interval", "-0.1"),
+        ("embedding_cache", "maybe"),
+        ("log_level", "verbose"),
+        ("keep_generations", "0"),
+    ],
+)
+def test_a_bad_value_raises_config_error_naming_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({env_name(name): raw})
+    assert env_name(name) in str(caught.value)
+    assert caught.value.code == "bad_setting"
+
+
+@pytest.mark.parametrize("name", ["dense_weight", "lexical_weight", "reload_interval"])
+def test_not_a_number_is_a_bad_value(name: str) -> None:
+    with pytest.raises(ConfigError, match=env_name(name)):
+        Settings.from_env({env_name(name): "nan"})
+
+
+def test_overlap_not_smaller_than_size_names_both_variables() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"HELPDESK_CHUNK_SIZE": "100", "HELPDESK_CHUNK_OVERLAP": "100"})
+    assert "HELPDESK_CHUNK_OVERLAP" in str(caught.value)
+    assert "HELPDESK_CHUNK_SIZE" in str(caught.value)
+
+
+def test_negative_overlap_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="HELPDESK_CHUNK_OVERLAP"):
+        Settings.from_env({"HELPDESK_CHUNK_OVERLAP": "-1"})
+
+
+def test_both_weights_zero_is_rejected() -> None:
+    environ = {"HELPDESK_DENSE_WEIGHT": "0", "HELPDESK_LEXICAL_WEIGHT": "0"}
+    with pytest.raises(ConfigError, match="HELPDESK_DENSE_WEIGHT"):
+        Settings.from_env(environ)
+
+
+def test_one_weight_zero_is_allowed() -> None:
+    assert Settings.from_env({"HELPDESK_DENSE_WEIGHT": "0"}).dense_weight == 0.0
+
+
+def test_blank_embedding_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="HELPDESK_EMBEDDING"):
+        Settings.from_env({"HELPDESK_EMBEDDING": "  "})
+
+
+def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPDESK_TOP_K", "7")
+    assert Settings.from_env().top_k == 7
+
+
+def test_overrides_win_over_the_environment_and_none_means_not_given() -> None:
+    environ = {"HELPDESK_PORT": "8080", "HELPDESK_HOST": "0.0.0.0"}
+    settings = Settings.from_env(environ, port=9000, host=None, data_dir=Path("/tmp/x"))
+    assert settings.port == 9000
+    assert settings.host == "0.0.0.0"
+    assert settings.data_dir == Path("/tmp/x")
+
+
+def test_a_string_override_is_parsed_and_a_bad_one_names_the_flag() -> None:
+    assert Settings.from_env({}, port="8081").port == 8081
+    with pytest.raises(ConfigError, match="--port"):
+        Settings.from_env({}, port="eighty")
+
+
+def test_an_unknown_override_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="colour"):
+        Settings.from_env({}, colour="blue")
+
+
+def test_replace_validates_and_ignores_none() -> None:
+    settings = Settings()
+    assert settings.replace(top_k=None) == settings
+    assert settings.replace(top_k=9).top_k == 9
+    with pytest.raises(ConfigError, match="HELPDESK_CHUNK_OVERLAP"):
+        settings.replace(chunk_overlap=settings.chunk_size)
+
+
+def test_settings_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().top_k = 3  # type: ignore[misc]
+
+
+def test_settings_table_and_dataclass_agree() -> None:
+    fields = dataclasses.fields(Settings)
+    assert [f.name for f in fields] == [s.name for s in SETTINGS]
+    for field, setting in zip(fields, SETTINGS, strict=True):
+        default = setting.parse(setting.default) if isinstance(setting.default, str) else None
+        expected = default if default is not None else setting.default
+        assert field.default == expected, setting.name
+
+
+def test_every_setting_has_one_help_line() -> None:
+    for setting in SETTINGS:
+        assert setting.help.strip(), setting.name
+        assert "\n" not in setting.help, setting.name
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [env_name(s.name) for s in SETTINGS if env_name(s.name) not in readme]
+    assert missing == []
+
+
+def test_make_embedder_builds_the_fake_and_names_a_bad_engine() -> None:
+    assert isinstance(make_embedder("fake"), FakeEmbeddings)
+    with pytest.raises(ConfigError, match="HELPDESK_EMBEDDING"):
+        make_embedder("word2vec")
+    with pytest.raises(ConfigError, match="HELPDESK_EMBEDDING"):
+        make_embedder("sentence-transformers")
