@@ -357,7 +357,6 @@ def evaluate(
     status: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """Index one BEIR dataset with the product's ingest and score the product's retriever on it."""
-    from .embeddings import make_embedder
     from .index.ingest import ingest
     from .retrieval import Query
     from .service import Helpdesk
@@ -371,18 +370,18 @@ def evaluate(
 
     data_dir = data_dir_for(data_root, dataset.name, settings.embedding)
     settings = settings.replace(data_dir=data_dir, **RETRIEVERS[retriever])
-    # One embedder for ingest and queries: the model loads once.
-    embedder = make_embedder(settings.embedding)
+    # Ingest and the retriever build their own models from the settings, exactly as
+    # `helpdesk ingest` and `helpdesk serve` do; loading a model twice costs seconds.
     with tempfile.TemporaryDirectory(prefix=f"helpdesk-eval-{dataset.name}-") as kb:
         names = write_knowledge_base(dataset, Path(kb))
         say(f"{dataset.name}: ingesting {len(names)} documents into {data_dir}")
-        report = ingest(settings.replace(source_dir=Path(kb)), embedder, progress=progress)
+        report = ingest(settings.replace(source_dir=Path(kb)), progress=progress)
     say(
         f"{dataset.name}: index {'up to date' if report.up_to_date else 'built'} "
         f"({report.chunks} chunks, {report.embedded} embedded, {report.seconds:.1f}s)"
     )
 
-    helpdesk = Helpdesk(settings, embedder)
+    helpdesk = Helpdesk(settings)
     engine = helpdesk.retriever()
     latencies: list[float] = []
     ndcg: list[float] = []
@@ -419,7 +418,7 @@ def evaluate(
         dataset=dataset.name,
         path=str(dataset.path),
         retriever=retriever,
-        embedding=embedder.model_id,
+        embedding=settings.embedding,
         k=k,
         queries=len(chosen),
         queries_judged=len(judged),

@@ -7,6 +7,7 @@ Near-duplicate chunks (the same FAQ in two files, a repeated paragraph) are coll
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -68,11 +69,14 @@ class Retriever:
         self.embedders = list(embedders)
         self.tokenizer = tokenizer
         self.fusion = fusion
+        # Help-center traffic repeats itself ("reset password"); the e5 query embedding is the
+        # slowest step of a search, so remember recent ones.
+        self._embed = [functools.lru_cache(maxsize=2048)(e.embed_query) for e in self.embedders]
 
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
         pool = max(self.fusion.candidates, query.k * 3)
-        vectors = [embedder.embed_query(query.text) for embedder in self.embedders]
+        vectors = [embed(query.text) for embed in self._embed]
         terms = self.tokenizer.tokenize(query.text)
         # Rank within each language of the index separately, then fuse the lists: a Korean
         # question scores every Korean page above every English one in e5 and BM25 alike, so
