@@ -96,8 +96,10 @@ class Helpdesk:
 
     def search(self, query: Query) -> list[SearchHit]:
         passages = self.retriever().retrieve(query)
+        terms = set(self.tokenizer.tokenize(query.text))  # once, not once per result
         return [
-            SearchHit(p, make_snippet(p.chunk.text, query.text, self.tokenizer)) for p in passages
+            SearchHit(p, make_snippet(p.chunk.text, query.text, self.tokenizer, terms=terms))
+            for p in passages
         ]
 
     def ask(self, query: Query, locale: str | None = None) -> Answer:

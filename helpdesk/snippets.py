@@ -35,21 +35,33 @@ class Snippet:
 
 def _matches(text: str, terms: set[str], tokenizer: Tokenizer) -> list[tuple[int, int]]:
     korean_terms = [t for t in terms if has_hangul(t) and len(t) >= 2]  # not 하, 수, ...
+    words = list(_WORD.finditer(text))
+    latin = [m.group(0) for m in words if not has_hangul(m.group(0))]
+    stems = dict(zip(latin, tokenizer.stem_words(latin), strict=True))
     spans = []
-    for match in _WORD.finditer(text):
+    for match in words:
         word = match.group(0)
         if has_hangul(word):
             hit = any(term in word for term in korean_terms)
         else:
-            hit = bool(set(tokenizer.tokenize(word)) & terms)
+            hit = stems.get(word) in terms
         if hit:
             spans.append((match.start(), match.end()))
     return spans
 
 
-def make_snippet(text: str, question: str, tokenizer: Tokenizer, width: int = 240) -> Snippet:
-    """The ``width``-character window of ``text`` with the most query terms, marked."""
-    terms = set(tokenizer.tokenize(question))
+def make_snippet(
+    text: str,
+    question: str,
+    tokenizer: Tokenizer,
+    width: int = 240,
+    terms: set[str] | None = None,
+) -> Snippet:
+    """The ``width``-character window of ``text`` with the most query terms, marked.
+
+    Pass ``terms`` (the question's index terms) when making several snippets for one question.
+    """
+    terms = set(tokenizer.tokenize(question)) if terms is None else terms
     flat = " ".join(text.split())
     spans = _matches(flat, terms, tokenizer) if terms else []
     if len(flat) <= width:

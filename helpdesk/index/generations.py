@@ -34,7 +34,8 @@ from ..errors import IndexNotReady, IngestError
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+# Bumped whenever a generation's files change shape; older generations are rebuilt, not read.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ..documents.loaders import LoadError
 from ..embeddings import Embedder, cached, make_embedders
 from ..errors import IngestError
 from ..types import Chunk
-from .generations import Layout, read_manifest, write_manifest
+from .generations import FORMAT_VERSION, Layout, read_manifest, write_manifest
 from .lexical import Tokenizer
 from .store import read_chunks, read_vectors, validate_generation, write_generation
 
@@ -63,7 +63,7 @@ class IngestReport:
             f"{self.documents_updated} updated, {self.documents_removed} removed, "
             f"{self.documents_unchanged} unchanged, {len(self.skipped)} skipped)",
             f"  chunks:    {self.chunks} ({self.chunks_added} added, {self.chunks_removed} "
-            f"removed, {self.chunks_unchanged} unchanged; {self.embedded} embedded)",
+            f"removed, {self.chunks_unchanged} unchanged; {self.embedded} vectors embedded)",
         ]
         for skipped in self.skipped:
             kept = " (kept its previous version)" if skipped.source in self.kept_previous else ""
@@ -86,6 +86,9 @@ def _load_previous(layout: Layout) -> _Previous:
     try:
         folder = layout.current()
         manifest = read_manifest(folder)
+        if manifest.get("format") != FORMAT_VERSION:
+            log.info("previous generation has format %s; rebuilding", manifest.get("format"))
+            return _Previous()
         chunks = read_chunks(folder)
         model_ids = list(manifest["embedding_models"])
         vectors = {

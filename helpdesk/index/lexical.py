@@ -63,6 +63,12 @@ class Tokenizer:
             self._stemmer = Stemmer.Stemmer("english")
         return list(self._stemmer.stemWords(words))
 
+    def stem_words(self, words: list[str]) -> list[str]:
+        """Each word's index term ("" for stop words), in order."""
+        lowered = [w.lower() for w in words]
+        stems = self._stem(lowered)
+        return ["" if w in ENGLISH_STOP_WORDS else s for w, s in zip(lowered, stems, strict=True)]
+
     def _latin(self, text: str) -> list[str]:
         words = [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
         return self._stem(words)

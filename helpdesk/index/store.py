@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..embeddings import Embedder
-from ..errors import IndexModelMismatch, IngestError
+from ..errors import IndexModelMismatch, IndexNotReady, IngestError
 from ..types import Chunk
-from .generations import read_manifest
+from .generations import FORMAT_VERSION, read_manifest
 from .lexical import LexicalIndex, TermStats, Tokenizer
 
 _ADD_BATCH = 1000
@@ -153,6 +153,12 @@ class Snapshot:
 
         self.folder = folder
         self.manifest = read_manifest(folder)
+        if self.manifest.get("format") != FORMAT_VERSION:
+            raise IndexNotReady(
+                f"the index in {folder.parent.parent} was written by an older helpdesk "
+                f"(format {self.manifest.get('format')}, this one reads {FORMAT_VERSION}); "
+                "run `helpdesk ingest` again"
+            )
         built_with = list(self.manifest.get("embedding_models", []))
         configured = [e.model_id for e in embedders]
         if built_with != configured:
