@@ -128,6 +128,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_float,
     ),
     Setting(
+        "reranker",
+        "",
+        "Cross-encoder model folder (or hub id) that re-orders the fused candidates; empty: off.",
+    ),
+    Setting(
+        "rerank_candidates", 20, "How many fused candidates the reranker scores.", _positive_int
+    ),
+    Setting(
         "min_confidence",
         0.5,
         "Answers whose confidence (0-1) is below this say the knowledge base does not cover the "
@@ -184,6 +192,8 @@ class Settings:
     fusion_weights: str = ""
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    reranker: str = ""
+    rerank_candidates: int = 20
     min_confidence: float = 0.5
     max_question_chars: int = 1000
     max_k: int = 50

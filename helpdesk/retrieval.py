@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embeddings import Embedder, ranker_name
+from .glossary import Expander, Glossary
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
 from .language import detect_language
+from .reranking import CrossEncoderReranker
 from .types import Passage
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -96,19 +98,24 @@ class Retriever:
         embedders: Sequence[Embedder],
         tokenizer: Tokenizer,
         fusion: Fusion,
+        reranker: CrossEncoderReranker | None = None,
+        rerank_candidates: int = 20,
     ) -> None:
         self.snapshot = snapshot
+        self.reranker = reranker
+        self.rerank_candidates = rerank_candidates
         self.embedders = list(embedders)
         self.tokenizer = tokenizer
         self.fusion = fusion
         # Help-center traffic repeats itself ("reset password"); the e5 query embedding is the
         # slowest step of a search, so remember recent ones.
         self._embed = [functools.lru_cache(maxsize=2048)(e.embed_query) for e in self.embedders]
+        self.expander = Expander(Glossary.load(snapshot.folder / "glossary.json"), tokenizer)
 
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
         pool = max(self.fusion.candidates, query.k * 3)
-        terms = self.tokenizer.tokenize(query.text)
+        terms = self.expander.expand(self.tokenizer.tokenize(query.text))
         # Rank within each language of the index separately, then fuse the lists: a Korean
         # question scores every Korean page above every English one in e5 and BM25 alike, so
         # one global list would bury the English page that is the only answer.
@@ -145,7 +152,11 @@ class Retriever:
             hits = self.snapshot.lexical.search(terms, pool, mask)
             rankings.append(Ranking("lexical", language, lexical_weight, hits))
         language_weights = _language_weights(balance, self.fusion.language_temperature)
-        return self._fuse(vectors, rankings, language_weights, query.k)
+        if self.reranker is None:
+            return self._fuse(vectors, rankings, language_weights, query.k)
+        pool_k = max(query.k, self.rerank_candidates)
+        candidates = self._fuse(vectors, rankings, language_weights, pool_k)
+        return self.reranker.rerank(query.text, candidates, query.k)
 
     def _fuse(
         self,

@@ -21,6 +21,7 @@ from .index.generations import Layout
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
 from .language import detect_language
+from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Query, Retriever, fusion_weights
 from .snippets import Snippet, make_snippet
 from .types import Answer, Passage
@@ -46,6 +47,7 @@ class Helpdesk:
         self._retriever: Retriever | None = None
         self._checked_at = 0.0
         self._warm_for: str | None = None
+        self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
 
     @property
     def embedders(self) -> list[Embedder]:
@@ -78,10 +80,15 @@ class Helpdesk:
                 candidates=self.settings.candidates,
                 weights=fusion_weights(parse_fusion_weights(self.settings.fusion_weights)),
             )
-            previous, self._retriever = (
-                self._retriever,
-                Retriever(snapshot, self.embedders, self.tokenizer, fusion),
+            retriever = Retriever(
+                snapshot,
+                self.embedders,
+                self.tokenizer,
+                fusion,
+                reranker=self.reranker,
+                rerank_candidates=self.settings.rerank_candidates,
             )
+            previous, self._retriever = self._retriever, retriever
             log.info("serving index generation %s (%d chunks)", name, len(snapshot.chunks))
             if previous is not None:
                 # Requests still holding the old retriever finish on their own reference.

@@ -111,6 +111,7 @@ class Passage:
     lexical_score: float | None = None  # BM25 score, when the lexical ranker found it
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    rerank_score: float | None = None  # the cross-encoder's score, when a reranker ran
 
     @property
     def dense_score(self) -> float:

@@ -26,6 +26,8 @@ ENVIRONMENT = {
     "candidates": ("12", 12),
     "rrf_k": ("20", 20),
     "fusion_weights": ("en:minilm=0.5;ko:bm25=1", "en:minilm=0.5;ko:bm25=1"),
+    "reranker": ("/models/cross-encoder", "/models/cross-encoder"),
+    "rerank_candidates": ("12", 12),
     "dense_weight": ("0.5", 0.5),
     "lexical_weight": ("2", 2.0),
     "min_confidence": ("0.25", 0.25),

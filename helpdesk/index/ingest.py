@@ -24,6 +24,7 @@ from ..documents import SkippedFile, chunk_document, discover, load_document
 from ..documents.loaders import LoadError
 from ..embeddings import Embedder, cached, make_embedders
 from ..errors import IngestError
+from ..glossary import Glossary
 from ..types import Chunk
 from .generations import FORMAT_VERSION, Layout, read_manifest, write_manifest
 from .lexical import Tokenizer
@@ -78,6 +79,7 @@ class _Previous:
     chunks: dict[str, Chunk] = field(default_factory=dict)
     # model id -> chunk id -> vector
     vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    glossary: Glossary = field(default_factory=Glossary)
 
 
 def _load_previous(layout: Layout) -> _Previous:
@@ -103,6 +105,7 @@ def _load_previous(layout: Layout) -> _Previous:
         documents={k: list(v) for k, v in manifest.get("documents", {}).items()},
         chunks={c.id: c for c in chunks},
         vectors=vectors,
+        glossary=Glossary.load(folder / "glossary.json"),
     )
 
 
@@ -131,6 +134,7 @@ def ingest(
     with layout.ingest_lock():
         report = IngestReport()
         previous = _load_previous(layout)
+        glossary = Glossary.from_source(source)
         same_model = previous.model_ids == model_ids
         documents: dict[str, list[Chunk]] = {}
         for path in bar(list(discover(source)), "reading"):
@@ -158,7 +162,8 @@ def ingest(
         chunks = [chunk for doc in documents.values() for chunk in doc]
         _count_changes(report, documents, previous if same_model else _Previous())
         report.up_to_date = (
-            same_model
+            glossary == previous.glossary
+            and same_model
             and set(documents) == set(previous.documents)
             and report.chunks_added == report.chunks_removed == 0
         )
@@ -177,6 +182,7 @@ def ingest(
             write_generation(
                 folder, chunks, list(zip(model_ids, matrices, strict=True)), Tokenizer()
             )
+            glossary.save(folder / "glossary.json")
             validate_generation(folder, chunks, list(zip(model_ids, matrices, strict=True)))
             write_manifest(
                 folder,
