@@ -7,12 +7,11 @@ top ``HELPDESK_RERANK_CANDIDATES`` passages are then re-ordered by the cross-enc
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
+from .embeddings import offline_if_local
 from .types import Passage
 
 
@@ -26,8 +25,7 @@ class CrossEncoderReranker:
 
     def _get(self) -> Any:
         if self._model is None:
-            if Path(self.name_or_path).exists():
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
+            offline_if_local(self.name_or_path)
             from sentence_transformers import CrossEncoder
 
             self._model = CrossEncoder(self.name_or_path, device="cpu")

@@ -118,6 +118,20 @@ def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
     return root
 
 
+def build_small_index(root: Path) -> Settings:
+    """SMALL_KB ingested with the fake embedder into ``root``, ready to serve."""
+    from helpdesk.index.ingest import ingest
+
+    settings = Settings(
+        source_dir=write_files(root / "kb", SMALL_KB),
+        data_dir=root / "data",
+        embedding="fake",
+        reload_interval=0.0,
+    )
+    ingest(settings)
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def _no_helpdesk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's own HELPDESK_* variables."""

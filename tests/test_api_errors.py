@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import SECRET, SMALL_KB, write_files
+from conftest import SECRET, build_small_index
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -20,21 +20,12 @@ from helpdesk import create_app
 from helpdesk.api import MAX_BODY_BYTES
 from helpdesk.config import Settings
 from helpdesk.embeddings import FakeEmbeddings, make_embedder
-from helpdesk.index.ingest import ingest
 from helpdesk.service import Helpdesk
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("api")
-    settings = Settings(
-        source_dir=write_files(root / "kb", SMALL_KB),
-        data_dir=root / "data",
-        embedding="fake",
-        reload_interval=0.0,
-    )
-    ingest(settings)
-    return settings
+    return build_small_index(tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")

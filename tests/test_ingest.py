@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
 from click.testing import CliRunner
-from conftest import REPO, SECRET, SMALL_KB, write_files
+from conftest import REPO, SECRET, SMALL_KB, build_small_index, write_files
 
 from helpdesk.cli import main
 from helpdesk.config import Settings
@@ -414,15 +414,7 @@ def test_a_running_helpdesk_picks_up_a_new_generation_without_restart(
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("served")
-    settings = Settings(
-        source_dir=write_files(root / "kb", SMALL_KB),
-        data_dir=root / "data",
-        embedding="fake",
-        reload_interval=0.0,
-    )
-    ingest(settings)
-    return settings
+    return build_small_index(tmp_path_factory.mktemp("served"))
 
 
 RANKERS = {

@@ -54,6 +54,12 @@ class Named(Embeddings):
         return self.inner.embed_query(text)
 
 
+def offline_if_local(name_or_path: str) -> None:
+    """A model given as a local folder needs no model hub: make sure none is asked."""
+    if Path(name_or_path).exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 def _rows(matrix: Any) -> list[list[float]]:
     rows: list[list[float]] = np.asarray(matrix, dtype=np.float32).tolist()
     return rows
@@ -136,8 +142,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def _get(self) -> Any:
         if self._model is None:
-            if Path(self.name_or_path).exists():
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
+            offline_if_local(self.name_or_path)
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
