@@ -117,13 +117,12 @@ def _check_vectors(
         vector = by_id.get(chunks[row].id)
         if vector is None or not np.allclose(vector, vectors[row], atol=1e-5):
             raise IngestError(f"validation failed: chunk {chunks[row].id} ({model_id}) not stored")
-    # HNSW search is approximate and duplicate texts share a vector: accept the chunk itself or
-    # any hit at (almost) zero distance.
-    probe = collection.query(
-        query_embeddings=vectors[:1], n_results=min(10, len(chunks)), include=["distances"]
-    )
-    ids, distances = probe["ids"][0], probe["distances"][0]
-    if chunks[0].id not in ids and not (distances and distances[0] < 1e-4):
+    # The stored vectors are checked above; the probe only proves the query path answers.
+    # (HNSW is approximate, and near-identical vectors - duplicate texts, or MiniLM on Korean
+    # text - need not return the probe's own chunk first.)
+    wanted = min(10, len(chunks))
+    probe = collection.query(query_embeddings=vectors[:1], n_results=wanted, include=[])
+    if len(probe["ids"][0]) != wanted:
         raise IngestError(f"validation failed: a probe query ({model_id}) did not answer")
 
 
