@@ -28,6 +28,8 @@ from .types import Answer, Passage
 
 log = logging.getLogger(__name__)
 
+_CLOSE_AFTER_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -91,8 +93,12 @@ class Helpdesk:
             previous, self._retriever = self._retriever, retriever
             log.info("serving index generation %s (%d chunks)", name, len(snapshot.chunks))
             if previous is not None:
-                # Requests still holding the old retriever finish on their own reference.
+                # Requests still holding the old retriever finish on their own reference; its
+                # Chroma client is closed once they surely have, so reloads leak nothing.
                 log.info("left index generation %s", previous.snapshot.name)
+                closer = threading.Timer(_CLOSE_AFTER_SECONDS, previous.snapshot.close)
+                closer.daemon = True
+                closer.start()
             return self._retriever
 
     def warm_up(self) -> None:
