@@ -19,10 +19,9 @@ from pathlib import Path
 
 import yaml
 
+from .documents import GLOSSARY_FILES
 from .errors import IngestError
 from .index.lexical import Tokenizer
-
-GLOSSARY_FILES = ("glossary.yaml", "glossary.yml")
 
 
 @dataclass(frozen=True)

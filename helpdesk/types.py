@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Audience = Literal["public", "internal"]
-AUDIENCES: tuple[str, ...] = ("public", "internal")
-
 
 @dataclass(frozen=True)
 class DocumentMeta:

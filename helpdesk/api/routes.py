@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -59,7 +60,7 @@ def _k(value: Any, default: int) -> int:
     return k
 
 
-def _choice(value: Any, name: str, allowed: set[str] | tuple[str, ...]) -> str | None:
+def _choice(value: Any, name: str, allowed: Collection[str]) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or value not in allowed:
@@ -72,9 +73,8 @@ def _choice(value: Any, name: str, allowed: set[str] | tuple[str, ...]) -> str |
     return value
 
 
-def _products() -> set[str]:
-    snapshot = _helpdesk().retriever().snapshot
-    return {c.product for c in snapshot.chunks if c.product and c.audience == "public"}
+def _products() -> frozenset[str]:
+    return _helpdesk().retriever().snapshot.public_products
 
 
 def _reject_unknown(keys: set[str], allowed: set[str], what: str) -> None:

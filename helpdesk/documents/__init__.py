@@ -18,8 +18,9 @@ class SkippedFile:
     reason: str
 
 
-# Files that describe the folder rather than the product.
-_IGNORED_NAMES = {"readme.md", "readme.txt", "glossary.yaml", "glossary.yml"}
+# Files that describe the folder rather than the product (the glossary is read by ingest).
+GLOSSARY_FILES = ("glossary.yaml", "glossary.yml")
+_IGNORED_NAMES = {"readme.md", "readme.txt", *GLOSSARY_FILES}
 
 
 def discover(root: Path) -> Iterator[Path]:

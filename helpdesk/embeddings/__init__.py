@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -258,8 +257,3 @@ def cached(embedder: Embedder, cache_dir: Path) -> Embedder:
 
 def _safe_namespace(model_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", model_id)
-
-
-def embed_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """Embed documents as a float32 matrix."""
-    return np.asarray(embedder.embed_documents(list(texts)), dtype=np.float32)

@@ -171,6 +171,9 @@ class Snapshot:
         self.chunks = read_chunks(folder)
         self.row_of = {chunk.id: row for row, chunk in enumerate(self.chunks)}
         self.languages = sorted({chunk.language for chunk in self.chunks if chunk.language})
+        self.public_products = frozenset(
+            c.product for c in self.chunks if c.product and c.audience == "public"
+        )
         self.lexical = LexicalIndex.load(folder / "bm25", len(self.chunks))
         self.terms = TermStats.load(folder / "terms.json")
         self.vectors = read_vectors(folder, configured)
