@@ -142,6 +142,69 @@ SETTINGS: tuple[Setting, ...] = (
         "question and offer a person.",
         _unit_float,
     ),
+    Setting(
+        "llm",
+        "llamacpp",
+        "Who writes answers: llamacpp (a local GGUF through llama-cpp-python; the bundled model "
+        "unless LLM_MODEL names a file), openai (any OpenAI-compatible endpoint: vLLM, Ollama, "
+        "llama.cpp server, OpenAI), or extractive (no LLM: quotes the knowledge base, instant).",
+        choices=("llamacpp", "openai", "extractive"),
+    ),
+    Setting(
+        "llm_model",
+        "",
+        "llamacpp: path to a GGUF file (empty: the bundled Qwen2.5-Coder-1.5B-Instruct Q4_K_M). "
+        "openai: the model name the endpoint serves.",
+    ),
+    Setting("llm_base_url", "", "openai: the endpoint's base URL, e.g. http://localhost:11434/v1."),
+    Setting("llm_api_key", "", "openai: the API key (many local servers accept any value)."),
+    Setting(
+        "llm_timeout",
+        60.0,
+        "Seconds an answer may take to generate; past it the verified extractive answer is sent.",
+        _non_negative_float,
+    ),
+    Setting(
+        "llm_first_token_timeout",
+        20.0,
+        "Seconds to wait for the first generated token (the local model also waits its turn).",
+        _non_negative_float,
+    ),
+    Setting("llm_retries", 1, "openai: retries of a failed request before falling back.", int),
+    Setting("llm_max_tokens", 220, "Longest generated answer, in tokens.", _positive_int),
+    Setting("llm_threads", 2, "llamacpp: CPU threads for generation.", _positive_int),
+    Setting("llm_context", 4096, "llamacpp: context window in tokens.", _positive_int),
+    Setting(
+        "llm_passages", 2, "How many retrieved passages the LLM prompt carries.", _positive_int
+    ),
+    Setting(
+        "llm_passage_chars",
+        600,
+        "Longest passage text in the prompt, in characters (longer ones are cut at a sentence).",
+        _positive_int,
+    ),
+    Setting(
+        "prompt_template",
+        "",
+        "A prompt template file that replaces the built-in helpdesk/prompts/answer.txt.",
+    ),
+    Setting(
+        "persona",
+        "a friendly, concise support agent for Nimbus Home",
+        "Brand voice the prompt asks the LLM to write in.",
+    ),
+    Setting(
+        "verify_threshold",
+        0.6,
+        "Support score (0-1) a generated sentence needs against its passage to be kept.",
+        _unit_float,
+    ),
+    Setting(
+        "conversation_turns",
+        4,
+        "Earlier turns of a conversation_id kept to understand follow-up questions.",
+        int,
+    ),
     Setting("max_question_chars", 1000, "Longest question accepted, in characters.", _positive_int),
     Setting("max_k", 50, "Largest k a search request may ask for.", _positive_int),
     Setting(
@@ -195,6 +258,22 @@ class Settings:
     reranker: str = ""
     rerank_candidates: int = 20
     min_confidence: float = 0.5
+    llm: str = "llamacpp"
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+    llm_first_token_timeout: float = 20.0
+    llm_retries: int = 1
+    llm_max_tokens: int = 220
+    llm_threads: int = 2
+    llm_context: int = 4096
+    llm_passages: int = 2
+    llm_passage_chars: int = 600
+    prompt_template: str = ""
+    persona: str = "a friendly, concise support agent for Nimbus Home"
+    verify_threshold: float = 0.6
+    conversation_turns: int = 4
     max_question_chars: int = 1000
     max_k: int = 50
     keep_generations: int = 2
@@ -246,6 +325,12 @@ class Settings:
             raise ConfigError("HELPDESK_DENSE_WEIGHT and HELPDESK_LEXICAL_WEIGHT cannot both be 0")
         if not self.embedding.strip():
             raise ConfigError("HELPDESK_EMBEDDING must name an embedding engine")
+        if self.llm == "openai" and not self.llm_model.strip():
+            raise ConfigError(
+                "HELPDESK_LLM=openai needs HELPDESK_LLM_MODEL, the model name the endpoint serves"
+            )
+        if self.llm_retries < 0 or self.conversation_turns < 0:
+            raise ConfigError("HELPDESK_LLM_RETRIES and HELPDESK_CONVERSATION_TURNS must be >= 0")
 
     @property
     def generations_dir(self) -> Path:
@@ -258,7 +343,8 @@ def _parse(setting: Setting, raw: str, where: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if setting.choices:
-        value = str(value).upper()
-        if value not in setting.choices:
+        by_folded = {choice.casefold(): choice for choice in setting.choices}
+        value = by_folded.get(str(value).strip().casefold())
+        if value is None:
             raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {raw!r}")
     return value

@@ -10,17 +10,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .answering.extractive import ExtractiveAnswerer
+from .answering.generative import Event, Generation
+from .answering.prompt import PromptTemplate
+from .answering.verify import Calibration, Verifier
 from .config import Settings, parse_fusion_weights
-from .embeddings import Embedder, make_embedders
+from .conversation import Conversations, Turn, standalone_question
+from .embeddings import Embedder, USEEmbeddings, make_embedders
 from .index.generations import Layout
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
 from .language import detect_language
+from .llm import ChatModel, make_llm
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Query, Retriever, fusion_weights
 from .snippets import Snippet, make_snippet
@@ -50,6 +55,26 @@ class Helpdesk:
         self._checked_at = 0.0
         self._warm_for: str | None = None
         self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
+        self.llm: ChatModel | None = make_llm(settings)
+        # Loaded now, so a broken template or a missing model fails at start-up, not per question.
+        self.prompt = PromptTemplate.load(settings.prompt_template)
+        self.conversations = Conversations(turns=settings.conversation_turns)
+        self._verifier: Verifier | None = None
+
+    @property
+    def verifier(self) -> Verifier:
+        """Checks generated sentences with the cross-lingual USE model (reused if configured)."""
+        if self._verifier is None:
+            use = next(
+                (e for e in self.embedders if e.model_id == USEEmbeddings.model_id),
+                None,
+            )
+            self._verifier = Verifier(
+                use or USEEmbeddings(),
+                self.tokenizer,
+                Calibration(threshold=self.settings.verify_threshold),
+            )
+        return self._verifier
 
     @property
     def embedders(self) -> list[Embedder]:
@@ -105,7 +130,11 @@ class Helpdesk:
         """Load the index, the embedding model and the Korean analyser now, not on a request."""
         retriever = self.retriever()
         if self._warm_for != retriever.snapshot.name:
-            retriever.retrieve(Query("warm up 준비", k=1))
+            retriever.retrieve(Query("warm up", k=1))  # English questions use MiniLM too
+            retriever.retrieve(Query("준비", k=1))
+            if self.llm is not None:
+                self.llm.warm_up()
+                self.verifier.prepare(["warm up 준비"])
             self._warm_for = retriever.snapshot.name
 
     def search(self, query: Query) -> list[SearchHit]:
@@ -116,11 +145,36 @@ class Helpdesk:
             for p in passages
         ]
 
-    def ask(self, query: Query, locale: str | None = None) -> Answer:
-        """Answer in the asker's language (the question's, else the locale's)."""
+    def ask(
+        self, query: Query, locale: str | None = None, conversation_id: str | None = None
+    ) -> Answer:
+        """The final answer (what :meth:`ask_events` ends with)."""
+        final: Answer | None = None
+        for kind, data in self.ask_events(query, locale, conversation_id):
+            if kind == "final":
+                final = data
+        assert final is not None
+        return final
+
+    def ask_events(
+        self, query: Query, locale: str | None = None, conversation_id: str | None = None
+    ) -> Generator[Event, None, None]:
+        """sources, draft, token..., final: see :mod:`helpdesk.answering.generative`.
+
+        Answers in the asker's language (the question's, else the locale's). A follow-up in a
+        conversation is rewritten into a standalone question before retrieval.
+        """
+        started = time.monotonic()
+        conversation_id = conversation_id or self.conversations.new_id()
+        history = self.conversations.history(conversation_id)
+        standalone = standalone_question(query.text, history)
         language = _language(query.text, locale)
         retriever = self.retriever()
-        passages = retriever.retrieve(query)
+        passages = retriever.retrieve(replace(query, text=standalone))
+        # The extractive answer quotes one of the top three; the prompt carries LLM_PASSAGES.
+        sources = passages[: max(self.settings.llm_passages, 3)]
+        retrieved = time.monotonic()
+        yield "sources", sources
         answerer = ExtractiveAnswerer(
             tokenizer=self.tokenizer,
             model_ids=tuple(e.model_id for e in self.embedders),
@@ -129,7 +183,44 @@ class Helpdesk:
             min_confidence=self.settings.min_confidence,
             contact=self.settings.handoff_contact,
         )
-        return answerer.answer(query.text, passages, language)
+        draft = answerer.answer(standalone, passages, language)
+        draft = replace(
+            draft,
+            passages=tuple(passages),
+            standalone_question=standalone,
+            conversation_id=conversation_id,
+            timings={
+                "retrieval_ms": round((retrieved - started) * 1000, 1),
+                "draft_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        yield "draft", draft
+        final = draft
+        if self.llm is not None and not draft.handoff:
+            generation = Generation(
+                llm=self.llm,
+                verifier=self.verifier,
+                prompt=self.prompt,
+                tokenizer=self.tokenizer,
+                persona=self.settings.persona,
+                max_tokens=self.settings.llm_max_tokens,
+                timeout=self.settings.llm_timeout,
+                passage_chars=self.settings.llm_passage_chars,
+            )
+            prompted = sources[: self.settings.llm_passages]
+            for kind, data in generation.events(standalone, prompted, sources, draft, started):
+                if kind == "final":
+                    final = data
+                else:
+                    yield kind, data
+        final = replace(
+            final,
+            timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
+        )
+        self.conversations.add(
+            conversation_id, Turn(query.text, standalone, final.text, final.language)
+        )
+        yield "final", final
 
 
 def _language(question: str, locale: str | None) -> str:

@@ -136,3 +136,11 @@ class Answer:
     language: str
     handoff: bool = False  # the reply offers a person instead of an answer
     passages: tuple[Passage, ...] = ()
+    generated_by: str = "extractive"  # the backend whose text this is
+    # What the verifier kept and dropped ({"kept": n, "dropped": [...]}); None when nothing was
+    # generated. For analytics and debugging, never shown to the customer.
+    verification: dict[str, Any] | None = None
+    fallback_reason: str = ""  # why a generated answer was replaced by the extractive one
+    standalone_question: str = ""  # the question as retrieved (follow-ups rewritten)
+    conversation_id: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage

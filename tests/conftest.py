@@ -127,6 +127,7 @@ def build_small_index(root: Path) -> Settings:
         data_dir=root / "data",
         embedding="fake",
         reload_interval=0.0,
+        llm="extractive",
     )
     ingest(settings)
     return settings
@@ -162,6 +163,7 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
             "data_dir": tmp_path / "data",
             "embedding": "fake",
             "reload_interval": 0.0,
+            "llm": "extractive",
         }
         values.update(changes)
         return Settings(**values)  # type: ignore[arg-type]

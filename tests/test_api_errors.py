@@ -39,7 +39,9 @@ def client(built: Settings) -> Iterator[FlaskClient]:
 @pytest.fixture
 def empty_client(tmp_path: Path) -> FlaskClient:
     """An app over a data directory that has never been ingested."""
-    settings = Settings(data_dir=tmp_path / "data", embedding="fake", reload_interval=0.0)
+    settings = Settings(
+        data_dir=tmp_path / "data", embedding="fake", reload_interval=0.0, llm="extractive"
+    )
     return create_app(settings, Helpdesk(settings)).test_client()
 
 

@@ -34,7 +34,9 @@ def _kb(folder: Path, glossary: str | None) -> Path:
 
 def _lexical_settings(source: Path, data: Path) -> Settings:
     # Keyword search alone, so only the glossary can bridge 와이파이 and 무선랜.
-    return Settings(source_dir=source, data_dir=data, embedding="fake", dense_weight=0.0)
+    return Settings(
+        source_dir=source, data_dir=data, embedding="fake", dense_weight=0.0, llm="extractive"
+    )
 
 
 def test_a_synonym_finds_the_document_that_uses_the_other_word(tmp_path: Path) -> None:

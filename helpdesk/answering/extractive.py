@@ -57,17 +57,18 @@ class ExtractiveAnswerer:
         if not passages or score < self.min_confidence:
             return self.not_covered(language, score, passages)
         primary = self._primary(passages, language)
+        number = passages.index(primary) + 1  # cite by the passage's place among the sources
         chunk = primary.chunk
         if chunk.kind == "faq" and chunk.answer:
             body = chunk.answer
         else:
             body = " ".join(self._best_sentences(question, chunk.text))
-        text = f"{body} [1]"
+        text = f"{body} [{number}]"
         if chunk.language and chunk.language != language and language in OTHER_LANGUAGE_NOTE:
             text = f"{OTHER_LANGUAGE_NOTE[language]} {text}"
         snippet = make_snippet(chunk.text, question, self.tokenizer).text
         citation = Citation(
-            id=1,
+            id=number,
             chunk_id=chunk.id,
             title=chunk.title,
             url=chunk.url,

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
+from ..conversation import valid_id
 from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
 from ..language import SUPPORTED
 from ..retrieval import Query
 from ..service import Helpdesk
-from ..types import Answer
+from ..types import Answer, Passage
 
 api = Blueprint("api", __name__)
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 _SEARCH_PARAMS = {"q", "k", "product", "language"}
-_ASK_FIELDS = {"question", "locale", "product", "language", "k"}
+_ASK_FIELDS = {"question", "locale", "product", "language", "k", "conversation_id"}
 
 
 def _helpdesk() -> Helpdesk:
@@ -118,7 +120,31 @@ def search() -> ResponseReturnValue:
 
 @api.post("/api/ask")
 def ask() -> ResponseReturnValue:
-    """A grounded, cited answer, or an honest "not covered" with a hand-off offer."""
+    """A grounded, cited answer, or an honest "not covered" with a hand-off offer.
+
+    With ``Accept: text/event-stream`` the answer streams as Server-Sent Events (as from
+    ``/api/ask/stream``); otherwise the final answer comes as one JSON object.
+    """
+    if _wants_stream():
+        return _stream()
+    helpdesk = _helpdesk()
+    query, locale, conversation_id = _ask_request()
+    answer = helpdesk.ask(query, locale, conversation_id)
+    return jsonify(answer_json(answer, helpdesk.settings.handoff_contact))
+
+
+@api.post("/api/ask/stream")
+def ask_stream() -> ResponseReturnValue:
+    """Server-Sent Events: sources, draft, token..., final (see helpdesk.answering.generative)."""
+    return _stream()
+
+
+def _wants_stream() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/event-stream"])
+    return best == "text/event-stream" and "text/event-stream" in request.accept_mimetypes
+
+
+def _ask_request() -> tuple[Query, str | None, str | None]:
     if not request.is_json:
         raise BadRequest(
             "send the question as JSON (Content-Type: application/json)", code="bad_json"
@@ -135,11 +161,68 @@ def ask() -> ResponseReturnValue:
         raise UnprocessableRequest(
             f"'locale' must look like 'ko', 'en' or 'ko-KR', got {locale!r}", code="bad_locale"
         )
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None and (
+        not isinstance(conversation_id, str) or not valid_id(conversation_id)
+    ):
+        raise UnprocessableRequest(
+            "'conversation_id' must be 8-64 letters, digits, '-' or '_' "
+            "(or leave it out and use the one the first answer returns)",
+            code="bad_conversation_id",
+        )
     language = _choice(body.get("language"), "language", SUPPORTED)
     product = _choice(body.get("product"), "product", _products()) if body.get("product") else None
     k = _k(body.get("k"), _helpdesk().settings.top_k)
-    answer = _helpdesk().ask(Query(question, k=k, product=product, language=language), locale)
-    return jsonify(answer_json(answer, _helpdesk().settings.handoff_contact))
+    return Query(question, k=k, product=product, language=language), locale, conversation_id
+
+
+def _stream() -> Response:
+    helpdesk = _helpdesk()
+    query, locale, conversation_id = _ask_request()
+    events = helpdesk.ask_events(query, locale, conversation_id)
+    # Retrieval runs before the response starts, so a missing index or a bad filter is still
+    # a problem+json error rather than a broken stream.
+    first = next(events)
+    contact = helpdesk.settings.handoff_contact
+
+    def generate() -> Iterator[str]:
+        try:
+            yield _sse(*_event_json(first, contact))
+            for event in events:
+                yield _sse(*_event_json(event, contact))
+        finally:
+            events.close()  # a client that went away stops generation here
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event_json(event: tuple[str, Any], contact: str) -> tuple[str, dict[str, Any]]:
+    kind, data = event
+    if kind == "sources":
+        return kind, {"sources": [source_json(i, p) for i, p in enumerate(data, start=1)]}
+    if kind == "token":
+        return kind, {"text": data}
+    return kind, answer_json(data, contact)
+
+
+def _sse(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def source_json(number: int, passage: Passage) -> dict[str, Any]:
+    chunk = passage.chunk
+    return {
+        "id": number,
+        "title": chunk.title,
+        "url": chunk.url,
+        "headings": list(chunk.headings),
+        "language": chunk.language,
+        "source": chunk.source,
+    }
 
 
 def answer_json(answer: Answer, contact: str) -> dict[str, Any]:
@@ -161,7 +244,15 @@ def answer_json(answer: Answer, contact: str) -> dict[str, Any]:
         "confidence": answer.confidence,
         "language": answer.language,
         "handoff": answer.handoff,
+        "generated_by": answer.generated_by,
+        "conversation_id": answer.conversation_id,
+        "standalone_question": answer.standalone_question,
+        "timings": answer.timings,
     }
+    if answer.verification is not None:
+        body["verification"] = answer.verification
+    if answer.fallback_reason:
+        body["fallback_reason"] = answer.fallback_reason
     if answer.handoff:
         body["contact"] = contact
     return body

@@ -85,6 +85,10 @@ class Tokenizer:
                 terms.append(token.form.lower())
         return terms
 
+    def morphemes(self, text: str) -> list[tuple[str, str]]:
+        """Kiwi's (form, tag) pairs of a Korean text."""
+        return [(t.form, t.tag) for t in self._kiwi_model().tokenize(text)]
+
     def tokenize(self, text: str) -> list[str]:
         """Index terms of one text."""
         if has_hangul(text):

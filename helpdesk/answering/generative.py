@@ -1,0 +1,202 @@
+"""LLM-written answers, verified sentence by sentence while they stream.
+
+The flow for one question, as events:
+
+1. ``sources``: the passages the answer may draw on, numbered [1], [2]... (within retrieval time);
+2. ``draft``: the extractive answer, at once, so the customer is never staring at nothing;
+3. ``token``: generated text, released one sentence at a time and only once the verifier has
+   found that sentence in a passage, so an unsupported sentence never reaches the customer,
+   not even for a moment;
+4. ``final``: the verified answer with its citations. It is the generated text if enough of it
+   survived verification, else the extractive answer, with the reason logged and reported.
+
+LLM errors, timeouts and empty replies all end in ``final`` with the extractive answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..index.lexical import Tokenizer
+from ..llm import ChatModel, LLMError
+from ..snippets import make_snippet
+from ..types import Answer, Citation, Passage
+from .prompt import PromptTemplate
+from .verify import SentenceCheck, Verification, Verifier, split_answer
+
+log = logging.getLogger(__name__)
+
+Event = tuple[
+    str, Any
+]  # ("sources", [Passage]), ("draft", Answer), ("token", str), ("final", Answer)
+
+
+@dataclass
+class Generation:
+    """Settings of one generated answer."""
+
+    llm: ChatModel
+    verifier: Verifier
+    prompt: PromptTemplate
+    tokenizer: Tokenizer
+    persona: str
+    max_tokens: int = 220
+    timeout: float = 60.0
+    passage_chars: int = 600
+
+    def events(
+        self,
+        question: str,
+        prompted: list[Passage],
+        sources: list[Passage],
+        draft: Answer,
+        started: float,
+    ) -> Iterator[Event]:
+        """Token events while generating, then the final answer (always exactly one).
+
+        ``prompted`` are the passages the prompt carries, numbered as in ``sources`` (which they
+        begin); a sentence may be supported by any source and then cites that one.
+        """
+        language = draft.language
+        messages = self.prompt.messages(
+            question,
+            prompted,
+            language=language,
+            persona=self.persona,
+            passage_chars=self.passage_chars,
+        )
+        prepared = self.verifier.prepare([_passage_text(p) for p in sources])
+        text = ""
+        checks: list[SentenceCheck] = []
+        removed: list[str] = []
+        released = 0  # sentences of `text` already checked
+        first_token: float | None = None
+        reason = ""
+        pieces = 0
+        deadline = started + self.timeout
+        stream = self.llm.stream(messages, self.max_tokens)
+        try:
+            for piece in stream:
+                pieces += 1
+                if first_token is None:
+                    first_token = time.monotonic()
+                text += piece
+                complete = _complete_sentences(text)
+                for sentence, separator in complete[released:]:
+                    check = self.verifier.check_sentence(sentence, prepared, separator, removed)
+                    if check is not None:
+                        checks.append(check)
+                        if check.supported:
+                            yield "token", _render([check]) + separator
+                released = len(complete)
+                if time.monotonic() > deadline:
+                    raise LLMError(f"generation passed HELPDESK_LLM_TIMEOUT ({self.timeout:g} s)")
+            for sentence, separator in split_answer(text)[released:]:
+                check = self.verifier.check_sentence(sentence, prepared, separator, removed)
+                if check is not None:
+                    checks.append(check)
+                    if check.supported:
+                        yield "token", _render([check])
+        except LLMError as exc:
+            reason = exc.reason
+        except GeneratorExit:
+            log.info(
+                "answer stream closed by the client after %d pieces; generation stopped", pieces
+            )
+            raise
+        except Exception as exc:  # a backend bug must still end in an answer, not a 500
+            log.exception("LLM backend %s failed", self.llm.name)
+            reason = f"{type(exc).__name__}: {exc}"
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        verification = Verification(tuple(checks), tuple(removed))
+        timings = dict(draft.timings)
+        timings["generation_ms"] = round((time.monotonic() - started) * 1000, 1)
+        if first_token is not None:
+            timings["first_token_ms"] = round((first_token - started) * 1000, 1)
+        if not reason and not verification.acceptable():
+            reason = (
+                "nothing generated"
+                if not checks
+                else f"verification kept {len(verification.kept)} of {len(checks)} sentences"
+            )
+        if reason:
+            log.warning("answered extractively instead of with %s: %s", self.llm.name, reason)
+            yield (
+                "final",
+                replace(
+                    draft,
+                    fallback_reason=reason,
+                    verification=verification.summary() if checks else None,
+                    timings=timings,
+                ),
+            )
+            return
+        yield "final", self._answer(question, sources, draft, verification, timings)
+
+    def _answer(
+        self,
+        question: str,
+        sources: list[Passage],
+        draft: Answer,
+        verification: Verification,
+        timings: dict[str, float],
+    ) -> Answer:
+        kept = verification.kept
+        numbers = sorted({c.passage for c in kept if c.passage is not None})
+        citations = []
+        for index in numbers:
+            chunk = sources[index].chunk
+            citations.append(
+                Citation(
+                    id=index + 1,
+                    chunk_id=chunk.id,
+                    title=chunk.title,
+                    url=chunk.url,
+                    snippet=make_snippet(chunk.text, question, self.tokenizer).text,
+                    source=chunk.source,
+                    language=chunk.language,
+                )
+            )
+        return replace(
+            draft,
+            text=_render(kept).strip(),
+            citations=tuple(citations),
+            generated_by=self.llm.name,
+            verification=verification.summary(),
+            timings=timings,
+        )
+
+
+def _render(checks: list[SentenceCheck]) -> str:
+    """Kept sentences, each citing the passage that supports it."""
+    parts = []
+    for i, check in enumerate(checks):
+        cite = f" [{check.passage + 1}]" if check.passage is not None else ""
+        parts.append(check.text.rstrip() + cite)
+        if i < len(checks) - 1:
+            parts.append(check.separator or " ")
+    return "".join(parts)
+
+
+def _complete_sentences(text: str) -> list[tuple[str, str]]:
+    """Sentences of streamed text that are surely over: not the last one, and not one whose
+    citation marker may still be arriving (the next piece starts with "[")."""
+    pieces = split_answer(text)
+    complete = pieces[:-1]
+    if pieces and pieces[-1][0].startswith("[") and complete:
+        complete = complete[:-1]
+    return complete
+
+
+def _passage_text(passage: Passage) -> str:
+    chunk = passage.chunk
+    if chunk.kind == "faq" and chunk.answer:
+        return f"{chunk.question}\n{chunk.answer}"
+    return chunk.text

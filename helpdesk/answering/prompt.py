@@ -1,0 +1,110 @@
+"""The answer prompt: one template file (built in, or the operator's), rendered per question.
+
+Retrieved passages are numbered [1], [2]... in the order the sources event lists them, wrapped in
+``<passage>`` tags and escaped, so a document cannot close its tag and speak as the system.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from ..errors import ConfigError
+from ..types import Passage
+
+USER_MARKER = "=== user ==="
+LANGUAGE_NAMES = {"en": "English", "ko": "Korean (한국어)"}
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
+
+
+def escape(text: str) -> str:
+    """Make text inert inside the prompt's tags."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a sentence end when there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    ends = [m.start() for m in _SENTENCE_END.finditer(cut)]
+    if ends and ends[-1] > limit // 2:
+        return cut[: ends[-1]].rstrip()
+    return cut.rsplit(" ", 1)[0].rstrip() + " …"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    source: str
+    origin: str = "built-in"
+
+    @classmethod
+    def load(cls, path: str = "") -> PromptTemplate:
+        """The operator's template file, or the built-in one. Checked now, not per question."""
+        if path:
+            file = Path(path).expanduser()
+            try:
+                source = file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"HELPDESK_PROMPT_TEMPLATE: cannot read {file}: {exc}") from None
+            template = cls(source, str(file))
+        else:
+            built_in = resources.files("helpdesk") / "prompts" / "answer.txt"
+            template = cls(built_in.read_text(encoding="utf-8"))
+        template._environment().parse(template.source)  # a syntax error fails at start-up
+        if USER_MARKER not in template.source:
+            raise ConfigError(f"prompt template {template.origin} has no '{USER_MARKER}' line")
+        return template
+
+    def _environment(self) -> jinja2.Environment:
+        return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+
+    def messages(
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        language: str,
+        persona: str,
+        passage_chars: int = 600,
+        max_sentences: int = 4,
+    ) -> list[dict[str, str]]:
+        """System and user messages for one question."""
+        numbered = [
+            {
+                "id": number,
+                "title": escape(p.chunk.title).replace('"', "&quot;"),
+                "text": escape(clip(_passage_text(p), passage_chars)),
+            }
+            for number, p in enumerate(passages, start=1)
+        ]
+        try:
+            rendered = (
+                self._environment()
+                .from_string(self.source)
+                .render(
+                    persona=persona,
+                    language_name=LANGUAGE_NAMES.get(language, language),
+                    question=escape(question),
+                    max_sentences=max_sentences,
+                    passages=numbered,
+                )
+            )
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"prompt template {self.origin}: {exc}") from None
+        system, _, user = rendered.partition(USER_MARKER)
+        return [
+            {"role": "system", "content": system.strip()},
+            {"role": "user", "content": user.strip()},
+        ]
+
+
+def _passage_text(passage: Passage) -> str:
+    chunk = passage.chunk
+    if chunk.kind == "faq" and chunk.answer:
+        return f"Q: {chunk.question}\nA: {chunk.answer}"
+    return chunk.text

@@ -1,0 +1,97 @@
+"""Multi-turn memory: the last few turns of each ``conversation_id``, and follow-up rewriting.
+
+A follow-up ("what about the premium plan?", "그럼 환불은요?") means little to retrieval on its
+own. When a question reads like one (a short question that opens with "what about", "and", "그럼",
+or leans on "it"/"that"/"그거"), it is rewritten into a standalone question by carrying the
+previous turn's question along with it, and that standalone question is what gets retrieved and
+answered. Conversations live in memory, expire after an hour idle, and the oldest are dropped
+past a cap, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+_EN_LEAD = re.compile(
+    r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*and\s+(?:for|with|if|the|what|how|in|on)\b|"
+    r"^\s*(?:also|same\s+for|what\s+if|and\s+if|for\s+the|in\s+the|on\s+the|with\s+the)\b",
+    re.IGNORECASE,
+)
+_EN_PRONOUN = re.compile(r"\b(?:it|its|that|this|they|them|those|these|one)\b", re.IGNORECASE)
+_KO_LEAD = re.compile(
+    r"^\s*(?:그럼|그러면|그렇다면|그건|그거|그것|그게|이건|이거|저건|그리고|또|그\s)"
+)
+_KO_TAIL = re.compile(r"(?:은요|는요|도요|이요|요\?|은\?|는\?)\s*[?？]?\s*$")
+_STRIP_LEAD = re.compile(
+    r"^\s*(?:and\s+)?(?:what|how)\s+about\s+|^\s*(?:and|also)\s+|^\s*(?:그럼|그러면|그렇다면|그리고|또)\s*",
+    re.IGNORECASE,
+)
+_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    standalone: str
+    answer: str
+    language: str
+
+
+def is_follow_up(question: str) -> bool:
+    """Does this question lean on an earlier one?"""
+    words = question.split()
+    if _EN_LEAD.search(question) or _KO_LEAD.search(question):
+        return True
+    if len(words) <= 4 and _KO_TAIL.search(question):
+        return True
+    return len(words) <= 7 and bool(_EN_PRONOUN.search(question))
+
+
+def standalone_question(question: str, history: list[Turn]) -> str:
+    """The question to retrieve and answer: itself, or with the previous turn's question."""
+    if not history or not is_follow_up(question):
+        return question
+    previous = history[-1].standalone
+    rest = _STRIP_LEAD.sub("", question).strip() or question.strip()
+    return f"{previous} — {rest}"
+
+
+def valid_id(value: str) -> bool:
+    return bool(_ID.fullmatch(value))
+
+
+class Conversations:
+    """Recent turns per conversation id, in memory, bounded in count and age."""
+
+    def __init__(self, turns: int = 4, limit: int = 10_000, ttl: float = 3600.0) -> None:
+        self.turns = turns
+        self.limit = limit
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[float, deque[Turn]]] = OrderedDict()
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_urlsafe(16)
+
+    def history(self, conversation_id: str) -> list[Turn]:
+        with self._lock:
+            item = self._items.get(conversation_id)
+            if item is None or time.monotonic() - item[0] > self.ttl:
+                return []
+            return list(item[1])
+
+    def add(self, conversation_id: str, turn: Turn) -> None:
+        if self.turns <= 0:
+            return
+        with self._lock:
+            _, turns = self._items.pop(conversation_id, (0.0, deque(maxlen=self.turns)))
+            turns.append(turn)
+            self._items[conversation_id] = (time.monotonic(), turns)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
