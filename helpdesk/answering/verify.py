@@ -332,7 +332,8 @@ class Verifier:
             stated = _stated_numbers(clause)
             if not stated:
                 continue
-            nearest = np.argsort(-(passage.vectors @ clause_vector))[:2]
+            singles = np.where(passage.single, passage.vectors @ clause_vector, -np.inf)
+            nearest = np.argsort(-singles)[:2]
             nearby = set().union(*(passage.window_numbers[i] for i in nearest))
             if stated - nearby:
                 return False, score, f"number {', '.join(sorted(stated - nearby))} is out of place"
