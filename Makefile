@@ -39,6 +39,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_latency.py --ingest
+	$(BIN)/python scripts/bench_answers.py
 
 clean:
 	rm -rf $(VENV) data .cache .pytest_cache .mypy_cache .ruff_cache

@@ -119,8 +119,11 @@ def running_server(args: argparse.Namespace, port: int) -> Iterator[str]:
     )
     # A session of its own: a terminal's Ctrl-C reaches only this script, which then stops the
     # server in order instead of both dying at once.
+    # Retrieval and extractive-answer latency; scripts/bench_answers.py measures the LLMs.
+    env = {**os.environ, "HELPDESK_LLM": os.environ.get("HELPDESK_LLM", "extractive")}
     process = subprocess.Popen(
         [*CLI, "serve", *_options(args), "--host", HOST, "--port", str(port)],
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
