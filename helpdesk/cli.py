@@ -90,7 +90,15 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
 
     threading.Thread(target=warm, name="warm-up", daemon=True).start()
     click.echo(f"helpdesk: serving {settings.data_dir} on http://{settings.host}:{settings.port}")
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads)
+    waitress.serve(
+        app,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.threads,
+        # Read ahead on each connection, so a client that leaves mid-answer is noticed at once
+        # (waitress.client_disconnected) and its generation stops instead of running on.
+        channel_request_lookahead=1,
+    )
 
 
 @main.command()
@@ -139,7 +147,10 @@ def ask(
         for citation in answer.citations:
             where = citation.url or citation.source
             click.echo(f"[{citation.id}] {citation.title} <{where}>")
-    click.echo(f"\n(confidence {answer.confidence:.2f})")
+    written = answer.generated_by
+    if answer.fallback_reason:
+        written += f"; the LLM's answer was not used: {answer.fallback_reason}"
+    click.echo(f"\n(confidence {answer.confidence:.2f}, {written})")
 
 
 def ingest_main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -157,12 +157,17 @@ class Helpdesk:
         return final
 
     def ask_events(
-        self, query: Query, locale: str | None = None, conversation_id: str | None = None
+        self,
+        query: Query,
+        locale: str | None = None,
+        conversation_id: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Generator[Event, None, None]:
         """sources, draft, token..., final: see :mod:`helpdesk.answering.generative`.
 
         Answers in the asker's language (the question's, else the locale's). A follow-up in a
-        conversation is rewritten into a standalone question before retrieval.
+        conversation is rewritten into a standalone question before retrieval. ``cancelled``
+        says the client has gone: generation then stops and nothing more is yielded.
         """
         started = time.monotonic()
         conversation_id = conversation_id or self.conversations.new_id()
@@ -208,11 +213,17 @@ class Helpdesk:
                 passage_chars=self.settings.llm_passage_chars,
             )
             prompted = sources[: self.settings.llm_passages]
-            for kind, data in generation.events(standalone, prompted, sources, draft, started):
-                if kind == "final":
-                    final = data
-                else:
-                    yield kind, data
+            events = generation.events(standalone, prompted, sources, draft, started, cancelled)
+            try:
+                for kind, data in events:
+                    if kind == "final":
+                        final = data
+                    else:
+                        yield kind, data
+            finally:
+                events.close()  # a closed stream stops the generation now, not at GC time
+            if cancelled is not None and cancelled():
+                return
         final = replace(
             final,
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},

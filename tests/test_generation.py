@@ -53,7 +53,9 @@ class ScriptedLLM:
     def warm_up(self) -> None:
         pass
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], max_tokens: int, stop: object = None
+    ) -> Iterator[str]:
         self.calls.append(messages)
         try:
             for piece in self.pieces:

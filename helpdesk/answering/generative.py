@@ -16,8 +16,10 @@ LLM errors, timeouts and empty replies all end in ``final`` with the extractive 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,11 +57,14 @@ class Generation:
         sources: list[Passage],
         draft: Answer,
         started: float,
-    ) -> Iterator[Event]:
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Generator[Event, None, None]:
         """Token events while generating, then the final answer (always exactly one).
 
         ``prompted`` are the passages the prompt carries, numbered as in ``sources`` (which they
-        begin); a sentence may be supported by any source and then cites that one.
+        begin); a sentence may be supported by any source and then cites that one. The backend
+        runs in a worker thread, so the timeout holds even while no piece arrives, and
+        ``cancelled`` (the client has gone) is polled while waiting.
         """
         language = draft.language
         messages = self.prompt.messages(
@@ -78,13 +83,28 @@ class Generation:
         reason = ""
         pieces = 0
         deadline = started + self.timeout
-        stream = self.llm.stream(messages, self.max_tokens)
+        stop = threading.Event()
+        pump = _Pump(self.llm.stream(messages, self.max_tokens, stop), stop)
         try:
-            for piece in stream:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LLMError(f"generation passed HELPDESK_LLM_TIMEOUT ({self.timeout:g} s)")
+                if cancelled is not None and cancelled():
+                    log.info("client went away after %d pieces: generation stopped", pieces)
+                    return
+                try:
+                    kind, payload = pump.next(timeout=min(remaining, 0.25))
+                except queue.Empty:
+                    continue
+                if kind == "error":
+                    raise payload
+                if kind == "end":
+                    break
                 pieces += 1
                 if first_token is None:
                     first_token = time.monotonic()
-                text += piece
+                text += payload
                 complete = _complete_sentences(text)
                 for sentence, separator in complete[released:]:
                     check = self.verifier.check_sentence(sentence, prepared, separator, removed)
@@ -93,28 +113,26 @@ class Generation:
                         if check.supported:
                             yield "token", _render([check]) + separator
                 released = len(complete)
-                if time.monotonic() > deadline:
-                    raise LLMError(f"generation passed HELPDESK_LLM_TIMEOUT ({self.timeout:g} s)")
-            for sentence, separator in split_answer(text)[released:]:
+            rest = split_answer(text)[released:]
+            for number, (sentence, separator) in enumerate(rest, start=1):
                 check = self.verifier.check_sentence(sentence, prepared, separator, removed)
                 if check is not None:
                     checks.append(check)
                     if check.supported:
-                        yield "token", _render([check])
+                        yield "token", _render([check]) + (separator if number < len(rest) else "")
         except LLMError as exc:
             reason = exc.reason
         except GeneratorExit:
             log.info(
-                "answer stream closed by the client after %d pieces; generation stopped", pieces
+                "answer stream closed by the client after %d pieces: generation stopped", pieces
             )
+            pump.stop(wait=1.0)
             raise
         except Exception as exc:  # a backend bug must still end in an answer, not a 500
-            log.exception("LLM backend %s failed", self.llm.name)
+            log.error("LLM backend %s failed: %s", self.llm.name, exc, exc_info=exc)
             reason = f"{type(exc).__name__}: {exc}"
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+            pump.stop()
         verification = Verification(tuple(checks), tuple(removed))
         timings = dict(draft.timings)
         timings["generation_ms"] = round((time.monotonic() - started) * 1000, 1)
@@ -172,6 +190,51 @@ class Generation:
             verification=verification.summary(),
             timings=timings,
         )
+
+
+class _Pump:
+    """Runs a backend's stream in a worker thread and hands its pieces over a small queue.
+
+    The worker stays at most a few pieces ahead; once stopped it closes the backend's stream at
+    the next piece, which ends the generation and frees the local model for the next question.
+    """
+
+    def __init__(self, stream: Iterator[str], stop: threading.Event) -> None:
+        self._stream = stream
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=4)
+        self._stop = stop  # the backend watches it too
+        self._thread = threading.Thread(target=self._run, name="llm-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for piece in self._stream:
+                if not self._offer(("piece", piece)):
+                    return
+            self._offer(("end", None))
+        except Exception as exc:
+            self._offer(("error", exc))
+        finally:
+            close = getattr(self._stream, "close", None)
+            if close is not None:
+                close()
+
+    def _offer(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self, timeout: float) -> tuple[str, Any]:
+        return self._queue.get(timeout=timeout)
+
+    def stop(self, wait: float = 0.0) -> None:
+        self._stop.set()
+        if wait:
+            self._thread.join(wait)
 
 
 def _render(checks: list[SentenceCheck]) -> str:

@@ -328,6 +328,7 @@ class Verifier:
             return False, score, f"number {', '.join(missing)} is not in the passage"
         # A number must also sit where the clause matches ("$5" is not "$1" because a "5"
         # appears in another sentence of the passage).
+        assert passage.single is not None
         for clause, clause_vector, _ in clauses:
             stated = _stated_numbers(clause)
             if not stated:

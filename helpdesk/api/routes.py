@@ -179,7 +179,9 @@ def _ask_request() -> tuple[Query, str | None, str | None]:
 def _stream() -> Response:
     helpdesk = _helpdesk()
     query, locale, conversation_id = _ask_request()
-    events = helpdesk.ask_events(query, locale, conversation_id)
+    # waitress tells whether the client is still there; generation stops when it is not.
+    gone = request.environ.get("waitress.client_disconnected")
+    events = helpdesk.ask_events(query, locale, conversation_id, cancelled=gone)
     # Retrieval runs before the response starts, so a missing index or a bad filter is still
     # a problem+json error rather than a broken stream.
     first = next(events)

@@ -35,8 +35,11 @@ class LLMError(Exception):
 class ChatModel(Protocol):
     name: str
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        """The reply's text pieces as they are generated. Closing the iterator stops generation."""
+    def stream(
+        self, messages: list[Message], max_tokens: int, stop: threading.Event | None = None
+    ) -> Iterator[str]:
+        """The reply's text pieces as they are generated. Closing the iterator, or setting
+        ``stop``, ends the generation."""
         ...
 
     def warm_up(self) -> None:
@@ -99,16 +102,22 @@ class LlamaCppModel:
     def warm_up(self) -> None:
         self._model()
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], max_tokens: int, stop: threading.Event | None = None
+    ) -> Iterator[str]:
         llama = self._model()
         if not self._turn.acquire(timeout=self.wait):
             raise LLMError(f"the local model was busy for {self.wait:g} s")
         try:
+            if stop is not None and stop.is_set():
+                return  # given up on while waiting its turn: don't evaluate the prompt at all
             chunks = llama.create_chat_completion(
                 messages=messages, stream=True, max_tokens=max_tokens, temperature=0.1
             )
             try:
                 for chunk in chunks:
+                    if stop is not None and stop.is_set():
+                        break
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         yield piece
@@ -149,7 +158,9 @@ class OpenAICompatibleModel:
     def warm_up(self) -> None:
         """Nothing to load here; the endpoint's health is its own."""
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], max_tokens: int, stop: threading.Event | None = None
+    ) -> Iterator[str]:
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
