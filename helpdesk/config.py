@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +220,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between the server's checks for a newer index generation.",
         _non_negative_float,
     ),
+    Setting(
+        "cors_origins",
+        "",
+        "Other sites (origins, comma-separated, e.g. https://shop.example) whose pages may embed "
+        "the widget and call the public API; requests from any other site are refused.",
+    ),
+    Setting(
+        "agent_keys",
+        "",
+        "Credentials of the agents' console (/agent), comma-separated; empty turns it off. "
+        "Agents sign in with any user name and a key as the password (or send Bearer KEY).",
+    ),
     Setting("host", "127.0.0.1", "Address `helpdesk serve` listens on."),
     Setting("port", 5000, "Port `helpdesk serve` listens on.", _positive_int),
     Setting("threads", 4, "Worker threads of `helpdesk serve`.", _positive_int),
@@ -278,6 +291,8 @@ class Settings:
     max_k: int = 50
     keep_generations: int = 2
     reload_interval: float = 1.0
+    cors_origins: str = ""
+    agent_keys: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
     threads: int = 4
@@ -329,8 +344,22 @@ class Settings:
             raise ConfigError(
                 "HELPDESK_LLM=openai needs HELPDESK_LLM_MODEL, the model name the endpoint serves"
             )
+        for origin in self.allowed_origins:
+            if origin == "*" or not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ConfigError(
+                    f"HELPDESK_CORS_ORIGINS: {origin!r} is not an origin like "
+                    "https://shop.example (scheme and host, no path; '*' is not allowed)"
+                )
         if self.llm_retries < 0 or self.conversation_turns < 0:
             raise ConfigError("HELPDESK_LLM_RETRIES and HELPDESK_CONVERSATION_TURNS must be >= 0")
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def agent_credentials(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.agent_keys.split(",") if k.strip())
 
     @property
     def generations_dir(self) -> Path:

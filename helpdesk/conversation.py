@@ -26,7 +26,8 @@ _EN_PRONOUN = re.compile(r"\b(?:it|its|that|this|they|them|those|these|one)\b", 
 _KO_LEAD = re.compile(
     r"^\s*(?:그럼|그러면|그렇다면|그건|그거|그것|그게|이건|이거|저건|그리고|또|그\s)"
 )
-_KO_TAIL = re.compile(r"(?:은요|는요|도요|이요|요\?|은\?|는\?)\s*[?？]?\s*$")
+# "환불은요?", "루모 캠도요?": a noun, a topic particle and 요, nothing else.
+_KO_TAIL = re.compile(r"(?:은요|는요|도요)\s*[?？]?\s*$")
 _STRIP_LEAD = re.compile(
     r"^\s*(?:and\s+)?(?:what|how)\s+about\s+|^\s*(?:and|also)\s+|^\s*(?:그럼|그러면|그렇다면|그리고|또)\s*",
     re.IGNORECASE,
@@ -47,7 +48,7 @@ def is_follow_up(question: str) -> bool:
     words = question.split()
     if _EN_LEAD.search(question) or _KO_LEAD.search(question):
         return True
-    if len(words) <= 4 and _KO_TAIL.search(question):
+    if len(words) <= 3 and _KO_TAIL.search(question):
         return True
     return len(words) <= 7 and bool(_EN_PRONOUN.search(question))
 

@@ -53,6 +53,18 @@ class UnprocessableRequest(BadRequest):
     title = "Unprocessable request"
 
 
+class Unauthorized(HelpdeskError):
+    status = 401
+    code = "credential_required"
+    title = "Credential required"
+
+
+class Forbidden(HelpdeskError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
 class PayloadTooLarge(HelpdeskError):
     status = 413
     code = "too_large"

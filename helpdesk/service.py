@@ -7,6 +7,7 @@ pointer and moves to a new generation between requests, without a restart.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -60,6 +61,7 @@ class Helpdesk:
         self.prompt = PromptTemplate.load(settings.prompt_template)
         self.conversations = Conversations(turns=settings.conversation_turns)
         self._verifier: Verifier | None = None
+        self._feedback_lock = threading.Lock()
 
     @property
     def verifier(self) -> Verifier:
@@ -136,6 +138,14 @@ class Helpdesk:
                 self.llm.warm_up()
                 self.verifier.prepare(["warm up 준비"])
             self._warm_for = retriever.snapshot.name
+
+    def record_feedback(self, conversation_id: str, helpful: bool) -> None:
+        """Append a thumbs up/down to DATA_DIR/feedback.jsonl (ids and booleans only)."""
+        record = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "conversation_id": conversation_id, "helpful": helpful}  # fmt: skip
+        path = Path(self.settings.data_dir) / "feedback.jsonl"
+        with self._feedback_lock, path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
 
     def search(self, query: Query) -> list[SearchHit]:
         passages = self.retriever().retrieve(query)

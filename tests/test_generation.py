@@ -244,6 +244,8 @@ def test_long_passages_are_cut_at_a_sentence() -> None:
         ("루모 캠은요?", True),
         ("How do I pair the Aura Speaker with my phone over Bluetooth?", False),
         ("아우라 스피커를 와이파이에 연결하는 방법을 알려주세요", False),
+        ("반품 기간은 얼마나 되나요?", False),
+        ("배송비는 얼마예요?", False),
     ],
 )
 def test_follow_ups_are_recognised(question: str, follow_up: bool) -> None:

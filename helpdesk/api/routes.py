@@ -14,14 +14,18 @@ from ..conversation import valid_id
 from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
 from ..language import SUPPORTED
 from ..retrieval import Query
-from ..service import Helpdesk
+from ..service import Helpdesk, SearchHit
 from ..types import Answer, Passage
 
 api = Blueprint("api", __name__)
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 _SEARCH_PARAMS = {"q", "k", "product", "language"}
-_ASK_FIELDS = {"question", "locale", "product", "language", "k", "conversation_id"}
+# plan and customer_id are the widget's customer context: accepted and checked now, used by
+# personalisation later.
+_ASK_FIELDS = {
+    "question", "locale", "product", "language", "k", "conversation_id", "plan", "customer_id"
+}  # fmt: skip
 
 
 def _helpdesk() -> Helpdesk:
@@ -99,23 +103,54 @@ def search() -> ResponseReturnValue:
     language = _choice(args.get("language"), "language", SUPPORTED)
     product = _choice(args.get("product"), "product", _products()) if args.get("product") else None
     hits = _helpdesk().search(Query(question, k=k, product=product, language=language))
-    results = [
+    return jsonify({"query": question, "results": [search_result(hit) for hit in hits]})
+
+
+def search_result(hit: SearchHit) -> dict[str, Any]:
+    """The JSON of one search hit."""
+    chunk = hit.passage.chunk
+    return {
+        "id": chunk.id,
+        "title": chunk.title,
+        "url": chunk.url,
+        "headings": list(chunk.headings),
+        "snippet": hit.snippet.text,
+        "highlights": [list(span) for span in hit.snippet.highlights],
+        "snippet_html": hit.snippet.html,
+        "score": round(hit.passage.score, 6),
+        "language": chunk.language,
+        "product": chunk.product or None,
+        "source": chunk.source,
+    }
+
+
+@api.get("/api/config")
+def config() -> ResponseReturnValue:
+    """What a front end needs to know: the contact route, languages and products."""
+    return jsonify(
         {
-            "id": hit.passage.chunk.id,
-            "title": hit.passage.chunk.title,
-            "url": hit.passage.chunk.url,
-            "headings": list(hit.passage.chunk.headings),
-            "snippet": hit.snippet.text,
-            "highlights": [list(span) for span in hit.snippet.highlights],
-            "snippet_html": hit.snippet.html,
-            "score": round(hit.passage.score, 6),
-            "language": hit.passage.chunk.language,
-            "product": hit.passage.chunk.product or None,
-            "source": hit.passage.chunk.source,
+            "contact": _helpdesk().settings.handoff_contact,
+            "languages": sorted(SUPPORTED),
+            "products": sorted(_products()),
         }
-        for hit in hits
-    ]
-    return jsonify({"query": question, "results": results})
+    )
+
+
+@api.post("/api/feedback")
+def feedback() -> ResponseReturnValue:
+    """Was this answer helpful? Only a yes/no per conversation: no free text, so no PII."""
+    body = _json_body()
+    _reject_unknown(set(body), {"conversation_id", "helpful"}, "field")
+    conversation_id = body.get("conversation_id")
+    if not isinstance(conversation_id, str) or not valid_id(conversation_id):
+        raise UnprocessableRequest(
+            "'conversation_id' must be the id an answer returned", code="bad_conversation_id"
+        )
+    helpful = body.get("helpful")
+    if not isinstance(helpful, bool):
+        raise UnprocessableRequest("'helpful' must be true or false", code="bad_helpful")
+    _helpdesk().record_feedback(conversation_id, helpful)
+    return "", 204
 
 
 @api.post("/api/ask")
@@ -144,7 +179,7 @@ def _wants_stream() -> bool:
     return best == "text/event-stream" and "text/event-stream" in request.accept_mimetypes
 
 
-def _ask_request() -> tuple[Query, str | None, str | None]:
+def _json_body() -> dict[str, Any]:
     if not request.is_json:
         raise BadRequest(
             "send the question as JSON (Content-Type: application/json)", code="bad_json"
@@ -154,7 +189,18 @@ def _ask_request() -> tuple[Query, str | None, str | None]:
         raise BadRequest("the request body is not valid JSON", code="bad_json")
     if not isinstance(body, dict):
         raise BadRequest("the JSON body must be an object with a 'question'", code="bad_json")
+    return body
+
+
+def _ask_request() -> tuple[Query, str | None, str | None]:
+    body = _json_body()
     _reject_unknown(set(body), _ASK_FIELDS, "field")
+    for name in ("plan", "customer_id"):  # customer context from the widget
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > 64):
+            raise UnprocessableRequest(
+                f"'{name}' must be a string of at most 64 characters", code=f"bad_{name}"
+            )
     question = _question(body.get("question"), "question")
     locale = body.get("locale")
     if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
