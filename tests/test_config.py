@@ -51,7 +51,10 @@ ENVIRONMENT = {
     "max_k": ("20", 20),
     "keep_generations": ("4", 4),
     "reload_interval": ("0", 0.0),
-    "cors_origins": ("https://shop.example, http://localhost:8000", "https://shop.example, http://localhost:8000"),
+    "cors_origins": (
+        "https://shop.example, http://localhost:8000",
+        "https://shop.example, http://localhost:8000",
+    ),
     "agent_keys": ("k1,k2", "k1,k2"),
     "host": ("0.0.0.0", "0.0.0.0"),
     "port": ("8080", 8080),

@@ -350,6 +350,17 @@ def test_failures_end_with_the_extractive_answer(
     assert reason in final["fallback_reason"]
 
 
+def test_a_sentence_cut_off_by_the_token_limit_is_dropped(
+    built: Settings, verifier: Verifier
+) -> None:
+    pieces = [WARRANTY, " Every device has a two year limited", " warranty from"]
+    _, client = app_with(built, ScriptedLLM(pieces), verifier, llm_max_tokens=3)
+    body = client.post("/api/ask", json={"question": "How long is the warranty?"}).get_json()
+    assert body["generated_by"] == "scripted"
+    assert body["answer"].count("two year limited warranty") == 1
+    assert body["verification"]["dropped"][0]["reason"].startswith("cut off")
+
+
 def test_not_covered_questions_never_reach_the_llm(built: Settings, verifier: Verifier) -> None:
     llm = ScriptedLLM([WARRANTY])
     _, client = app_with(built, llm, verifier)

@@ -28,7 +28,7 @@ from ..llm import ChatModel, LLMError
 from ..snippets import make_snippet
 from ..types import Answer, Citation, Passage
 from .prompt import PromptTemplate
-from .verify import SentenceCheck, Verification, Verifier, split_answer
+from .verify import SentenceCheck, Verification, Verifier, split_answer, strip_citations
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,14 @@ class Generation:
                             yield "token", _render([check]) + separator
                 released = len(complete)
             rest = split_answer(text)[released:]
+            if rest and pieces >= self.max_tokens - 1 and not _finished(rest[-1][0]):
+                # Cut off by LLM_MAX_TOKENS mid-sentence: half a sentence is not an answer.
+                removed_tail = strip_citations(rest.pop()[0])[0]
+                checks.append(
+                    SentenceCheck(
+                        removed_tail, False, 0.0, None, "cut off by HELPDESK_LLM_MAX_TOKENS"
+                    )
+                )
             for number, (sentence, separator) in enumerate(rest, start=1):
                 check = self.verifier.check_sentence(sentence, prepared, separator, removed)
                 if check is not None:
@@ -246,6 +254,11 @@ def _render(checks: list[SentenceCheck]) -> str:
         if i < len(checks) - 1:
             parts.append(check.separator or " ")
     return "".join(parts)
+
+
+def _finished(sentence: str) -> bool:
+    """Does the sentence end like one (punctuation, before any citation markers)?"""
+    return strip_citations(sentence)[0].rstrip().endswith((".", "!", "?", "。", ":", ")"))
 
 
 def _complete_sentences(text: str) -> list[tuple[str, str]]:

@@ -36,7 +36,8 @@ def build_app(settings: Settings | None, helpdesk: Helpdesk | None) -> Flask:
     from .routes import api
 
     settings = settings or Settings.from_env()
-    app = Flask("helpdesk")
+    # The front ends' files are served by the web blueprint; the app itself has no static folder.
+    app = Flask("helpdesk", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = helpdesk or Helpdesk(settings)

@@ -1,0 +1,1028 @@
+/* Nimbus Home Help Center: search as you type, and streamed, cited answers.
+ *
+ * Plain ES2020, no dependencies. Every piece of document or model text is inserted with
+ * textContent / createTextNode; only http(s) or site-relative URLs become links.
+ */
+(() => {
+  "use strict";
+
+  const STORAGE_KEY = "helpdesk.lang";
+  const DEBOUNCE_MS = 200;
+  const SEARCH_K = 10;
+
+  const PRODUCT_NAMES = {
+    "aura-speaker": { en: "Aura Speaker", ko: "아우라 스피커" },
+    "lumo-cam": { en: "Lumo Cam", ko: "루모 캠" },
+    "nimbus-hub": { en: "Nimbus Hub", ko: "님버스 허브" },
+    "nimbus-care": { en: "Nimbus Care", ko: "님버스 케어" },
+  };
+
+  const STRINGS = {
+    en: {
+      pageTitle: "Nimbus Home Help Center",
+      skip: "Skip to content",
+      brand: "Nimbus Home Help Center",
+      uiLanguage: "Display language",
+      heroTitle: "How can we help?",
+      heroLead: "Search our guides and FAQs, or ask a question in your own words, in English or Korean.",
+      modesLabel: "Help mode",
+      modeSearch: "Search",
+      modeAsk: "Ask a question",
+      searchLabel: "Search the help center",
+      searchPlaceholder: "Search, e.g. reset speaker",
+      searchHint: "Tip: press ↓ to move through the results, Enter to open one, Esc to come back.",
+      filterLanguage: "Language",
+      allLanguages: "All languages",
+      langEn: "English",
+      langKo: "Korean",
+      filterProduct: "Product",
+      allProducts: "All products",
+      resultsLabel: "Search results",
+      resultsCount: (n) => (n === 1 ? "1 result" : `${n} results`),
+      noResultsShort: "No results",
+      noResults: (q) => `No results for “${q}”`,
+      noResultsHelp: "Try other words, check the spelling, or ask a question instead.",
+      askInstead: "Ask a question instead",
+      searchError: "Search isn't available right now. Please try again in a moment.",
+      lang_en: "English",
+      lang_ko: "Korean",
+      askLabel: "Your question",
+      askPlaceholder: "e.g. How long is the warranty?",
+      askSubmit: "Ask",
+      askHint: "Answers are written from our help articles and link to their sources. Press Enter to send, Shift+Enter for a new line.",
+      answerLabel: "Answer",
+      youAsked: "You asked:",
+      statusSearching: "Searching…",
+      statusWriting: "Writing…",
+      sourcesTitle: "Sources",
+      handoffTitle: "Talk to a person",
+      handoffText: "We couldn't find a confident answer in our help articles, and we'd rather not guess. Our support team is happy to help:",
+      helpfulQuestion: "Was this answer helpful?",
+      yes: "Yes",
+      no: "No",
+      feedbackThanks: "Thanks for your feedback!",
+      feedbackError: "Sorry, we couldn't save your feedback.",
+      newConversation: "Start a new conversation",
+      askError: "Sorry, we couldn't get an answer right now. Please try again in a moment.",
+      askEmpty: "Please type a question first.",
+      interrupted: "The answer was interrupted, so it may be incomplete. Please try again.",
+      topicsTitle: "Popular topics",
+      contactTitle: "Still need help?",
+      contactText: "Our support team is happy to help with anything the articles don't cover.",
+      footer: "© Nimbus Home. Answers come from our published help articles.",
+      newTab: "(opens in a new tab)",
+      topics: [
+        ["Reset the Aura Speaker", "reset speaker"],
+        ["Warranty", "warranty"],
+        ["Returns and refunds", "return refund"],
+        ["Shipping and delivery", "shipping delivery"],
+        ["Set up Lumo Cam", "Lumo Cam setup"],
+        ["Nimbus Care plans", "Nimbus Care plans"],
+        ["Wi-Fi connection problems", "Wi-Fi connection"],
+        ["Privacy and your data", "privacy data"],
+      ],
+    },
+    ko: {
+      pageTitle: "님버스 홈 고객센터",
+      skip: "본문으로 건너뛰기",
+      brand: "님버스 홈 고객센터",
+      uiLanguage: "표시 언어",
+      heroTitle: "무엇을 도와드릴까요?",
+      heroLead: "설명서와 자주 묻는 질문을 검색하거나, 궁금한 점을 편하게 물어보세요. 한국어와 영어 모두 가능합니다.",
+      modesLabel: "도움말 방식",
+      modeSearch: "검색",
+      modeAsk: "질문하기",
+      searchLabel: "고객센터 검색",
+      searchPlaceholder: "검색어 입력 (예: 스피커 초기화)",
+      searchHint: "팁: ↓ 키로 결과 사이를 이동하고, Enter로 열고, Esc로 검색창에 돌아옵니다.",
+      filterLanguage: "언어",
+      allLanguages: "모든 언어",
+      langEn: "영어",
+      langKo: "한국어",
+      filterProduct: "제품",
+      allProducts: "모든 제품",
+      resultsLabel: "검색 결과",
+      resultsCount: (n) => `검색 결과 ${n}건`,
+      noResultsShort: "검색 결과 없음",
+      noResults: (q) => `“${q}”에 대한 검색 결과가 없습니다`,
+      noResultsHelp: "다른 단어로 검색하거나 맞춤법을 확인해 보세요. 질문으로 물어보셔도 됩니다.",
+      askInstead: "질문으로 물어보기",
+      searchError: "지금은 검색할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+      lang_en: "영어",
+      lang_ko: "한국어",
+      askLabel: "질문",
+      askPlaceholder: "예: 보증 기간은 얼마나 되나요?",
+      askSubmit: "보내기",
+      askHint: "답변은 도움말 문서를 바탕으로 작성되며 출처가 함께 표시됩니다. Enter로 보내고 Shift+Enter로 줄을 바꿉니다.",
+      answerLabel: "답변",
+      youAsked: "질문:",
+      statusSearching: "찾는 중…",
+      statusWriting: "작성 중…",
+      sourcesTitle: "출처",
+      handoffTitle: "상담원 연결",
+      handoffText: "도움말 문서에서 확실한 답을 찾지 못했습니다. 추측으로 답하기보다는 고객지원팀이 직접 도와드리겠습니다:",
+      helpfulQuestion: "이 답변이 도움이 되었나요?",
+      yes: "예",
+      no: "아니요",
+      feedbackThanks: "의견을 보내 주셔서 감사합니다!",
+      feedbackError: "죄송합니다. 의견을 저장하지 못했습니다.",
+      newConversation: "새 대화 시작",
+      askError: "죄송합니다. 지금은 답변을 가져올 수 없습니다. 잠시 후 다시 시도해 주세요.",
+      askEmpty: "먼저 질문을 입력해 주세요.",
+      interrupted: "답변이 중간에 끊겨 내용이 완전하지 않을 수 있습니다. 다시 시도해 주세요.",
+      topicsTitle: "자주 찾는 주제",
+      contactTitle: "도움이 더 필요하신가요?",
+      contactText: "도움말에서 다루지 않는 내용은 고객지원팀이 도와드립니다.",
+      footer: "© Nimbus Home. 답변은 공개된 도움말 문서를 바탕으로 작성됩니다.",
+      newTab: "(새 탭에서 열림)",
+      topics: [
+        ["아우라 스피커 초기화", "스피커 초기화"],
+        ["보증 기간", "보증 기간"],
+        ["반품 및 환불", "반품 환불"],
+        ["배송 안내", "배송"],
+        ["루모 캠 설정", "루모 캠 설정"],
+        ["님버스 케어 요금제", "님버스 케어 요금제"],
+        ["Wi-Fi 연결 문제", "Wi-Fi 연결"],
+        ["개인정보 및 데이터", "개인정보"],
+      ],
+    },
+  };
+
+  // ---------------------------------------------------------------- helpers
+
+  const $ = (id) => document.getElementById(id);
+
+  const els = {
+    langSwitch: $("lang-switch"),
+    tabSearch: $("mode-search"),
+    tabAsk: $("mode-ask"),
+    panelSearch: $("panel-search"),
+    panelAsk: $("panel-ask"),
+    searchForm: $("search-form"),
+    searchInput: $("search-input"),
+    searchSpinner: $("search-spinner"),
+    searchLanguage: $("search-language"),
+    searchProduct: $("search-product"),
+    productFilter: $("product-filter"),
+    resultsCount: $("results-count"),
+    results: $("results"),
+    resultsEmpty: $("results-empty"),
+    resultsEmptyTitle: $("results-empty-title"),
+    searchError: $("search-error"),
+    askInstead: $("ask-instead"),
+    askForm: $("ask-form"),
+    askInput: $("ask-input"),
+    askSubmit: $("ask-submit"),
+    answer: $("answer"),
+    answerQuestion: $("answer-question"),
+    answerStatus: $("answer-status"),
+    answerError: $("answer-error"),
+    citationsBlock: $("citations-block"),
+    citations: $("citations"),
+    handoff: $("handoff"),
+    handoffContact: $("handoff-contact"),
+    answerFooter: $("answer-footer"),
+    feedbackYes: $("feedback-yes"),
+    feedbackNo: $("feedback-no"),
+    feedbackStatus: $("feedback-status"),
+    askReset: $("ask-reset"),
+    topics: $("topics"),
+    contactValue: $("contact-value"),
+  };
+  els.answerText = els.answer ? els.answer.querySelector(".answer-text") : null;
+
+  const state = {
+    lang: "en",
+    mode: "search",
+    searchTimer: 0,
+    searchController: null,
+    lastSearch: null, // {query, results}
+    searchFailed: false,
+    askController: null,
+    answerPhase: "idle", // idle | searching | writing | done
+    conversationId: null,
+    contact: "",
+    products: [],
+  };
+
+  function t(key, ...args) {
+    const table = STRINGS[state.lang] || STRINGS.en;
+    const value = key in table ? table[key] : STRINGS.en[key];
+    return typeof value === "function" ? value(...args) : value;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  /** The URL if it may become a link: http(s) or a site-relative path; otherwise null. */
+  function safeHref(url) {
+    if (typeof url !== "string") return null;
+    const value = url.trim();
+    if (/^https?:\/\//i.test(value)) {
+      try {
+        const parsed = new URL(value);
+        return parsed.protocol === "http:" || parsed.protocol === "https:" ? value : null;
+      } catch (_) {
+        return null;
+      }
+    }
+    if (value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) return value;
+    return null;
+  }
+
+  /** A source link (new tab) or, for an unsafe URL, plain text in a span. */
+  function sourceLink(text, url, className) {
+    const href = safeHref(url);
+    if (!href) return el("span", className ? `${className} is-plain` : "is-plain", text);
+    const a = el("a", className, text);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.setAttribute("aria-describedby", "new-tab-hint");
+    return a;
+  }
+
+  /** Appends text with <mark> elements at the [start, end) code-point offsets. */
+  function appendHighlighted(parent, text, highlights) {
+    const chars = Array.from(typeof text === "string" ? text : "");
+    const spans = (Array.isArray(highlights) ? highlights : [])
+      .filter((h) => Array.isArray(h) && Number.isInteger(h[0]) && Number.isInteger(h[1]))
+      .map((h) => [Math.max(0, h[0]), Math.min(chars.length, h[1])])
+      .filter((h) => h[1] > h[0])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let pos = 0;
+    for (const [rawStart, end] of spans) {
+      const start = Math.max(rawStart, pos);
+      if (end <= start) continue;
+      if (start > pos) parent.appendChild(document.createTextNode(chars.slice(pos, start).join("")));
+      parent.appendChild(el("mark", "", chars.slice(start, end).join("")));
+      pos = end;
+    }
+    if (pos < chars.length) parent.appendChild(document.createTextNode(chars.slice(pos).join("")));
+  }
+
+  function productLabel(product) {
+    if (product && typeof product === "object") {
+      return String(product.name || product.title || product.id || "");
+    }
+    const id = String(product || "");
+    const known = PRODUCT_NAMES[id];
+    if (known) return known[state.lang] || known.en;
+    return id.replace(/[-_]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
+  }
+
+  function productId(product) {
+    return product && typeof product === "object" ? String(product.id || "") : String(product || "");
+  }
+
+  async function readJson(response) {
+    try {
+      return await response.json();
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function requestError(response, body) {
+    const error = new Error((body && (body.detail || body.title)) || `HTTP ${response.status}`);
+    error.status = response.status;
+    error.detail = body && typeof body.detail === "string" ? body.detail : "";
+    error.code = body && typeof body.code === "string" ? body.code : "";
+    return error;
+  }
+
+  /** A friendly message, plus the server's explanation for a request it refused. */
+  function errorText(friendly, error) {
+    if (error && error.status >= 400 && error.status < 500 && error.detail) {
+      return `${friendly} (${error.detail})`;
+    }
+    return friendly;
+  }
+
+  function isAbort(error) {
+    return error && (error.name === "AbortError" || error.code === 20);
+  }
+
+  // ---------------------------------------------------------------- language
+
+  function initialLanguage() {
+    let stored = null;
+    try {
+      stored = window.localStorage.getItem(STORAGE_KEY);
+    } catch (_) {
+      stored = null;
+    }
+    if (stored === "en" || stored === "ko") return stored;
+    const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+    return /^ko\b/i.test(nav) ? "ko" : "en";
+  }
+
+  function setLanguage(lang, remember) {
+    state.lang = lang === "ko" ? "ko" : "en";
+    if (remember) {
+      try {
+        window.localStorage.setItem(STORAGE_KEY, state.lang);
+      } catch (_) {
+        /* private mode: the choice lasts for this page only */
+      }
+    }
+    applyStrings();
+  }
+
+  function applyStrings() {
+    document.documentElement.lang = state.lang;
+    document.title = t("pageTitle");
+    if (els.langSwitch) els.langSwitch.value = state.lang;
+    document.querySelectorAll("[data-i18n]").forEach((node) => {
+      node.textContent = t(node.getAttribute("data-i18n"));
+    });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
+      node.setAttribute("placeholder", t(node.getAttribute("data-i18n-placeholder")));
+    });
+    document.querySelectorAll("[data-i18n-aria-label]").forEach((node) => {
+      node.setAttribute("aria-label", t(node.getAttribute("data-i18n-aria-label")));
+    });
+    renderTopics();
+    renderProducts();
+    renderContact();
+    if (state.lastSearch) renderResults(state.lastSearch.query, state.lastSearch.results, true);
+    if (state.searchFailed) els.searchError.textContent = t("searchError");
+    renderStatus();
+    if (els.answerQuestion.dataset.question) renderQuestion(els.answerQuestion.dataset.question);
+  }
+
+  // ---------------------------------------------------------------- modes (tabs)
+
+  function setMode(mode, focusTab) {
+    state.mode = mode === "ask" ? "ask" : "search";
+    const isAsk = state.mode === "ask";
+    els.tabSearch.setAttribute("aria-selected", String(!isAsk));
+    els.tabAsk.setAttribute("aria-selected", String(isAsk));
+    els.tabSearch.tabIndex = isAsk ? -1 : 0;
+    els.tabAsk.tabIndex = isAsk ? 0 : -1;
+    els.panelSearch.hidden = isAsk;
+    els.panelAsk.hidden = !isAsk;
+    if (focusTab) (isAsk ? els.tabAsk : els.tabSearch).focus();
+    updateAddress();
+  }
+
+  function onTabKeydown(event) {
+    const keys = { ArrowLeft: "prev", ArrowRight: "next", Home: "first", End: "last" };
+    const move = keys[event.key];
+    if (!move) return;
+    event.preventDefault();
+    let target;
+    if (move === "first") target = "search";
+    else if (move === "last") target = "ask";
+    else target = state.mode === "search" ? "ask" : "search";
+    setMode(target, true);
+  }
+
+  function updateAddress() {
+    if (!window.history || !window.history.replaceState) return;
+    const q = els.searchInput.value.trim();
+    const search = q ? `?q=${encodeURIComponent(q)}` : "";
+    const hash = state.mode === "ask" ? "#ask" : "";
+    try {
+      window.history.replaceState(null, "", `${window.location.pathname}${search}${hash}`);
+    } catch (_) {
+      /* not important */
+    }
+  }
+
+  // ---------------------------------------------------------------- search
+
+  function onSearchInput() {
+    window.clearTimeout(state.searchTimer);
+    const query = els.searchInput.value.trim();
+    if (!query) {
+      abortSearch();
+      clearResults();
+      updateAddress();
+      return;
+    }
+    state.searchTimer = window.setTimeout(() => runSearch(query), DEBOUNCE_MS);
+  }
+
+  function abortSearch() {
+    if (state.searchController) state.searchController.abort();
+    state.searchController = null;
+    els.searchSpinner.hidden = true;
+  }
+
+  function clearResults() {
+    state.lastSearch = null;
+    state.searchFailed = false;
+    clear(els.results);
+    els.resultsCount.textContent = "";
+    els.resultsEmpty.hidden = true;
+    els.searchError.hidden = true;
+    els.results.hidden = true;
+  }
+
+  async function runSearch(query) {
+    window.clearTimeout(state.searchTimer);
+    abortSearch();
+    const controller = new AbortController();
+    state.searchController = controller;
+    const params = new URLSearchParams({ q: query, k: String(SEARCH_K) });
+    if (els.searchLanguage.value) params.set("language", els.searchLanguage.value);
+    if (els.searchProduct.value) params.set("product", els.searchProduct.value);
+    els.searchSpinner.hidden = false;
+    updateAddress();
+    try {
+      const response = await fetch(`/api/search?${params}`, {
+        signal: controller.signal,
+        headers: { Accept: "application/json" },
+      });
+      const body = await readJson(response);
+      if (controller !== state.searchController) return;
+      if (!response.ok || !body) throw requestError(response, body);
+      const results = Array.isArray(body.results) ? body.results : [];
+      state.searchFailed = false;
+      els.searchError.hidden = true;
+      renderResults(query, results, false);
+    } catch (error) {
+      if (isAbort(error) || controller !== state.searchController) return;
+      state.lastSearch = null;
+      state.searchFailed = true;
+      clear(els.results);
+      els.results.hidden = true;
+      els.resultsEmpty.hidden = true;
+      els.resultsCount.textContent = "";
+      els.searchError.textContent = errorText(t("searchError"), error);
+      els.searchError.hidden = false;
+    } finally {
+      if (controller === state.searchController) {
+        state.searchController = null;
+        els.searchSpinner.hidden = true;
+      }
+    }
+  }
+
+  function renderResults(query, results, keepFocus) {
+    const focusedIndex = keepFocus ? activeResultIndex() : -1;
+    state.lastSearch = { query, results };
+    clear(els.results);
+    results.forEach((result, index) => els.results.appendChild(resultItem(result, index)));
+    els.results.hidden = results.length === 0;
+    els.resultsCount.textContent = results.length ? t("resultsCount", results.length) : t("noResultsShort");
+    els.resultsEmpty.hidden = results.length !== 0;
+    els.resultsEmptyTitle.textContent = t("noResults", query);
+    const first = els.results.querySelector(".result");
+    if (first) first.tabIndex = 0;
+    if (focusedIndex >= 0) focusResult(focusedIndex);
+  }
+
+  function resultItem(result, index) {
+    const item = el("li", "result");
+    item.id = `result-${index}`;
+    item.setAttribute("role", "option");
+    item.setAttribute("aria-selected", "false");
+    item.tabIndex = -1;
+    if (result.language === "en" || result.language === "ko") item.lang = result.language;
+
+    const head = el("div", "result-head");
+    const title = sourceLink(result.title || result.url || "", result.url, "result-title");
+    title.tabIndex = -1; // the option itself takes focus; the link opens with Enter or a click
+    head.appendChild(title);
+    item.appendChild(head);
+
+    const headings = Array.isArray(result.headings) ? result.headings.filter((h) => typeof h === "string" && h) : [];
+    if (headings.length) item.appendChild(el("p", "result-breadcrumb", headings.join(" › ")));
+
+    const snippet = el("p", "result-snippet");
+    appendHighlighted(snippet, result.snippet, result.highlights);
+    item.appendChild(snippet);
+
+    const meta = el("p", "result-meta");
+    if (result.language === "en" || result.language === "ko") {
+      const tag = el("span", "tag", t(`lang_${result.language}`));
+      tag.lang = state.lang;
+      meta.appendChild(tag);
+    }
+    if (result.product) {
+      const tag = el("span", "tag tag-product", productLabel(result.product));
+      tag.lang = state.lang;
+      meta.appendChild(tag);
+    }
+    if (meta.firstChild) item.appendChild(meta);
+    return item;
+  }
+
+  function resultItems() {
+    return Array.from(els.results.querySelectorAll(".result"));
+  }
+
+  function activeResultIndex() {
+    return resultItems().findIndex((item) => item === document.activeElement);
+  }
+
+  function focusResult(index) {
+    const items = resultItems();
+    if (!items.length) return;
+    const target = Math.max(0, Math.min(items.length - 1, index));
+    items.forEach((item, i) => {
+      const selected = i === target;
+      item.setAttribute("aria-selected", String(selected));
+      item.tabIndex = selected ? 0 : -1;
+    });
+    items[target].focus();
+    items[target].scrollIntoView({ block: "nearest" });
+  }
+
+  function backToInput() {
+    resultItems().forEach((item) => item.setAttribute("aria-selected", "false"));
+    els.searchInput.focus();
+  }
+
+  function openResult(item) {
+    const link = item && item.querySelector("a.result-title");
+    if (link) link.click();
+  }
+
+  function onSearchKeydown(event) {
+    if (event.isComposing || event.keyCode === 229) return;
+    if (event.key === "ArrowDown" && resultItems().length) {
+      event.preventDefault();
+      focusResult(0);
+    }
+  }
+
+  function onResultsKeydown(event) {
+    const items = resultItems();
+    const index = items.indexOf(document.activeElement);
+    if (index < 0) return;
+    switch (event.key) {
+      case "ArrowDown":
+        event.preventDefault();
+        focusResult(index + 1);
+        break;
+      case "ArrowUp":
+        event.preventDefault();
+        if (index === 0) backToInput();
+        else focusResult(index - 1);
+        break;
+      case "Home":
+        event.preventDefault();
+        focusResult(0);
+        break;
+      case "End":
+        event.preventDefault();
+        focusResult(items.length - 1);
+        break;
+      case "Enter":
+        event.preventDefault();
+        openResult(items[index]);
+        break;
+      case "Escape":
+        event.preventDefault();
+        backToInput();
+        break;
+      default:
+    }
+  }
+
+  function onResultsClick(event) {
+    const item = event.target.closest(".result");
+    if (!item) return;
+    const index = resultItems().indexOf(item);
+    if (event.target.closest("a")) {
+      if (index >= 0) focusResult(index);
+      return;
+    }
+    const selection = window.getSelection && window.getSelection();
+    if (selection && String(selection).length) return; // the reader is selecting text
+    if (index >= 0) focusResult(index);
+    openResult(item);
+  }
+
+  // ---------------------------------------------------------------- ask
+
+  function renderQuestion(question) {
+    els.answerQuestion.dataset.question = question;
+    clear(els.answerQuestion);
+    els.answerQuestion.appendChild(el("span", "answer-question-label", t("youAsked")));
+    els.answerQuestion.appendChild(document.createTextNode(" "));
+    els.answerQuestion.appendChild(el("span", "answer-question-text", question));
+  }
+
+  function renderStatus() {
+    const phase = state.answerPhase;
+    const text = phase === "searching" ? t("statusSearching") : phase === "writing" ? t("statusWriting") : "";
+    els.answerStatus.textContent = text;
+    els.answerStatus.classList.toggle("is-active", Boolean(text));
+  }
+
+  function setPhase(phase) {
+    state.answerPhase = phase;
+    renderStatus();
+    const busy = phase === "searching" || phase === "writing";
+    els.answer.setAttribute("aria-busy", String(busy));
+    els.answer.classList.toggle("is-streaming", busy);
+  }
+
+  /** The answer text, with "[n]" markers linked to the matching source below. */
+  function renderAnswerText(text, citationIds) {
+    const node = els.answerText;
+    clear(node);
+    const value = typeof text === "string" ? text : "";
+    const pattern = /\[(\d{1,3})\]/g;
+    let pos = 0;
+    let match;
+    while ((match = pattern.exec(value)) !== null) {
+      if (match.index > pos) node.appendChild(document.createTextNode(value.slice(pos, match.index)));
+      const id = Number(match[1]);
+      if (citationIds.has(id)) {
+        const ref = el("a", "cite-ref", match[0]);
+        ref.href = `#citation-${id}`;
+        node.appendChild(ref);
+      } else {
+        node.appendChild(document.createTextNode(match[0]));
+      }
+      pos = match.index + match[0].length;
+    }
+    if (pos < value.length) node.appendChild(document.createTextNode(value.slice(pos)));
+  }
+
+  function renderCitations(citations) {
+    clear(els.citations);
+    const ids = new Set();
+    (Array.isArray(citations) ? citations : []).forEach((citation, index) => {
+      if (!citation || typeof citation !== "object") return;
+      const id = Number.isInteger(citation.id) ? citation.id : index + 1;
+      ids.add(id);
+      const item = el("li", "citation-item");
+      item.id = `citation-${id}`;
+      item.tabIndex = -1;
+      if (citation.language === "en" || citation.language === "ko") item.lang = citation.language;
+      item.appendChild(sourceLink(`[${id}] ${citation.title || citation.url || ""}`, citation.url, "citation"));
+      const headings = Array.isArray(citation.headings) ? citation.headings.filter((h) => typeof h === "string" && h) : [];
+      if (headings.length) item.appendChild(el("span", "citation-breadcrumb", headings.join(" › ")));
+      if (typeof citation.snippet === "string" && citation.snippet) {
+        item.appendChild(el("span", "citation-snippet", citation.snippet));
+      }
+      els.citations.appendChild(item);
+    });
+    els.citationsBlock.hidden = ids.size === 0;
+    return ids;
+  }
+
+  function contactNode(contact) {
+    const value = String(contact || "").trim();
+    if (/^[^\s@<>()"',;:]+@[^\s@<>()"',;:]+\.[A-Za-z]{2,}$/.test(value)) {
+      const a = el("a", "contact-link", value);
+      a.href = `mailto:${value}`;
+      return a;
+    }
+    if (safeHref(value)) return sourceLink(value, value, "contact-link");
+    return el("span", "contact-text", value);
+  }
+
+  function renderContact() {
+    clear(els.contactValue);
+    if (state.contact) els.contactValue.appendChild(contactNode(state.contact));
+    els.contactValue.closest(".contact-card").hidden = !state.contact;
+  }
+
+  function resetAnswer(question) {
+    els.answer.hidden = false;
+    renderQuestion(question);
+    clear(els.answerText);
+    els.answerText.removeAttribute("lang");
+    renderCitations([]);
+    els.answerError.hidden = true;
+    els.answerError.textContent = "";
+    els.handoff.hidden = true;
+    clear(els.handoffContact);
+    els.answerFooter.hidden = true;
+    els.feedbackYes.disabled = false;
+    els.feedbackNo.disabled = false;
+    els.feedbackStatus.textContent = "";
+  }
+
+  function showAnswer(answer, final) {
+    if (!answer || typeof answer !== "object") return;
+    const ids = renderCitations(answer.citations);
+    renderAnswerText(answer.answer, ids);
+    if (answer.language === "en" || answer.language === "ko") els.answerText.lang = answer.language;
+    if (!final) return;
+    if (typeof answer.conversation_id === "string" && answer.conversation_id) {
+      state.conversationId = answer.conversation_id;
+    }
+    if (answer.handoff) {
+      const contact = answer.contact || state.contact;
+      clear(els.handoffContact);
+      if (contact) els.handoffContact.appendChild(contactNode(contact));
+      els.handoff.hidden = false;
+      if (answer.contact && !state.contact) {
+        state.contact = answer.contact;
+        renderContact();
+      }
+    }
+    els.answerFooter.hidden = false;
+    els.feedbackYes.disabled = !state.conversationId;
+    els.feedbackNo.disabled = !state.conversationId;
+  }
+
+  /** Reads a Server-Sent Events body, calling onEvent(name, data) for each JSON frame. */
+  async function readEvents(body, onEvent) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const dispatch = (frame) => {
+      let name = "message";
+      const data = [];
+      for (const line of frame.split("\n")) {
+        if (!line || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        if (field === "event") name = value;
+        else if (field === "data") data.push(value);
+      }
+      if (!data.length) return;
+      let parsed;
+      try {
+        parsed = JSON.parse(data.join("\n"));
+      } catch (_) {
+        return;
+      }
+      onEvent(name, parsed);
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (value) buffer += decoder.decode(value, { stream: true });
+      if (done) buffer += decoder.decode();
+      buffer = buffer.replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) !== -1) {
+        dispatch(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+      }
+      if (done) {
+        if (buffer.trim()) dispatch(buffer);
+        return;
+      }
+    }
+  }
+
+  async function ask(question) {
+    if (state.askController) state.askController.abort();
+    const controller = new AbortController();
+    state.askController = controller;
+    resetAnswer(question);
+    setPhase("searching");
+    els.askSubmit.disabled = true;
+
+    const payload = { question, locale: state.lang };
+    if (state.conversationId) payload.conversation_id = state.conversationId;
+    const stream = { draft: null, final: null, text: "", tokens: 0, ids: new Set() };
+    const current = () => controller === state.askController;
+
+    const onEvent = (name, data) => {
+      if (!current() || !data || typeof data !== "object") return;
+      if (name === "sources") {
+        const sources = Array.isArray(data.sources) ? data.sources : [];
+        stream.ids = new Set(sources.map((s) => s && s.id).filter(Number.isInteger));
+        setPhase("writing");
+      } else if (name === "draft") {
+        stream.draft = data;
+        if (!stream.tokens) showAnswer(data, false);
+        setPhase("writing");
+      } else if (name === "token") {
+        if (typeof data.text !== "string") return;
+        stream.text = stream.tokens ? stream.text + data.text : data.text;
+        stream.tokens += 1;
+        const ids = new Set(stream.ids);
+        els.citations.querySelectorAll(".citation-item").forEach((item) => {
+          ids.add(Number(item.id.replace("citation-", "")));
+        });
+        renderAnswerText(stream.text, ids);
+        setPhase("writing");
+      } else if (name === "final") {
+        stream.final = data;
+        showAnswer(data, true);
+        setPhase("done");
+      } else if (name === "error") {
+        throw requestError({ status: data.status || 500 }, data);
+      }
+    };
+
+    try {
+      const response = await fetch("/api/ask/stream", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        body: JSON.stringify(payload),
+        signal: controller.signal,
+      });
+      if (!response.ok) throw requestError(response, await readJson(response));
+      const type = response.headers.get("Content-Type") || "";
+      if (type.includes("text/event-stream") && response.body) {
+        await readEvents(response.body, onEvent);
+      } else {
+        const body = await readJson(response);
+        if (!body) throw requestError(response, body);
+        onEvent("final", body);
+      }
+      if (!current()) return;
+      if (!stream.final) {
+        setPhase("done");
+        els.answerError.textContent = t("interrupted");
+        els.answerError.hidden = false;
+      }
+    } catch (error) {
+      if (isAbort(error) || !current()) return;
+      setPhase("done");
+      els.answerError.textContent = errorText(t("askError"), error);
+      els.answerError.hidden = false;
+    } finally {
+      if (current()) {
+        state.askController = null;
+        els.askSubmit.disabled = false;
+      }
+    }
+  }
+
+  function onAskSubmit(event) {
+    event.preventDefault();
+    const question = els.askInput.value.trim();
+    if (!question) {
+      els.answer.hidden = false;
+      resetAnswer("");
+      clear(els.answerQuestion);
+      delete els.answerQuestion.dataset.question;
+      els.answerError.textContent = t("askEmpty");
+      els.answerError.hidden = false;
+      els.askInput.focus();
+      return;
+    }
+    ask(question);
+  }
+
+  function onAskKeydown(event) {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    if (typeof els.askForm.requestSubmit === "function") els.askForm.requestSubmit();
+    else els.askSubmit.click();
+  }
+
+  function resetConversation() {
+    if (state.askController) state.askController.abort();
+    state.askController = null;
+    state.conversationId = null;
+    setPhase("idle");
+    els.askSubmit.disabled = false;
+    els.answer.hidden = true;
+    delete els.answerQuestion.dataset.question;
+    els.askInput.value = "";
+    els.askInput.focus();
+  }
+
+  async function sendFeedback(helpful) {
+    if (!state.conversationId) return;
+    els.feedbackYes.disabled = true;
+    els.feedbackNo.disabled = true;
+    try {
+      const response = await fetch("/api/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ conversation_id: state.conversationId, helpful }),
+      });
+      if (!response.ok) throw requestError(response, await readJson(response));
+      els.feedbackStatus.textContent = t("feedbackThanks");
+    } catch (_) {
+      els.feedbackStatus.textContent = t("feedbackError");
+      els.feedbackYes.disabled = false;
+      els.feedbackNo.disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- topics, products, contact
+
+  function renderTopics() {
+    clear(els.topics);
+    for (const [label, query] of t("topics")) {
+      const item = el("li");
+      const button = el("button", "topic", label);
+      button.type = "button";
+      button.dataset.query = query;
+      item.appendChild(button);
+      els.topics.appendChild(item);
+    }
+  }
+
+  function renderProducts() {
+    const select = els.searchProduct;
+    const chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    for (const product of state.products) {
+      const id = productId(product);
+      if (!id) continue;
+      const option = el("option", "", productLabel(product));
+      option.value = id;
+      select.appendChild(option);
+    }
+    select.value = chosen;
+    if (select.value !== chosen) select.value = "";
+    els.productFilter.hidden = state.products.length === 0;
+  }
+
+  async function loadConfig() {
+    try {
+      const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const body = await readJson(response);
+      if (!body || typeof body !== "object") return;
+      if (typeof body.contact === "string") state.contact = body.contact;
+      if (Array.isArray(body.products)) state.products = body.products;
+      renderProducts();
+      renderContact();
+    } catch (_) {
+      /* the page works without it: no product filter, no contact card */
+    }
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  function init() {
+    if (!els.searchInput || !els.askForm || !els.answerText) return;
+    state.lang = initialLanguage();
+    applyStrings();
+    clearResults();
+
+    els.langSwitch.addEventListener("change", () => setLanguage(els.langSwitch.value, true));
+
+    els.tabSearch.addEventListener("click", () => setMode("search", false));
+    els.tabAsk.addEventListener("click", () => setMode("ask", false));
+    els.tabSearch.addEventListener("keydown", onTabKeydown);
+    els.tabAsk.addEventListener("keydown", onTabKeydown);
+
+    els.searchInput.addEventListener("input", onSearchInput);
+    els.searchInput.addEventListener("keydown", onSearchKeydown);
+    els.searchForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const query = els.searchInput.value.trim();
+      if (query) runSearch(query);
+    });
+    const refilter = () => {
+      const query = els.searchInput.value.trim();
+      if (query) runSearch(query);
+    };
+    els.searchLanguage.addEventListener("change", refilter);
+    els.searchProduct.addEventListener("change", refilter);
+    els.results.addEventListener("keydown", onResultsKeydown);
+    els.results.addEventListener("click", onResultsClick);
+    els.askInstead.addEventListener("click", () => {
+      els.askInput.value = els.searchInput.value.trim();
+      setMode("ask", false);
+      els.askInput.focus();
+    });
+
+    els.askForm.addEventListener("submit", onAskSubmit);
+    els.askInput.addEventListener("keydown", onAskKeydown);
+    els.askReset.addEventListener("click", resetConversation);
+    els.feedbackYes.addEventListener("click", () => sendFeedback(true));
+    els.feedbackNo.addEventListener("click", () => sendFeedback(false));
+    els.answerText.addEventListener("click", (event) => {
+      const ref = event.target.closest("a.cite-ref");
+      if (!ref) return;
+      const target = document.getElementById(ref.getAttribute("href").slice(1));
+      if (!target) return;
+      event.preventDefault();
+      target.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      target.focus({ preventScroll: true });
+    });
+
+    els.topics.addEventListener("click", (event) => {
+      const button = event.target.closest("button.topic");
+      if (!button) return;
+      setMode("search", false);
+      els.searchInput.value = button.dataset.query || "";
+      els.searchInput.focus();
+      runSearch(els.searchInput.value.trim());
+    });
+
+    // Deep links: /?q=warranty searches at once, /#ask opens the question form.
+    const params = new URLSearchParams(window.location.search);
+    const initialQuery = (params.get("q") || "").trim();
+    setMode(window.location.hash === "#ask" ? "ask" : "search", false);
+    if (initialQuery) {
+      els.searchInput.value = initialQuery;
+      runSearch(initialQuery);
+    }
+    loadConfig();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -1,0 +1,404 @@
+"""The three front ends in a real headless Chromium (Debian's, driven by Playwright for Python).
+
+One real ``helpdesk serve`` (the sample knowledge base plus a booby-trapped document, the default
+embedding models, the bundled local LLM) and two tiny third-party sites on other ports: one in
+HELPDESK_CORS_ORIGINS with hostile CSS, one not. Screenshots of every page go to
+``artifacts/screenshots/`` (or HELPDESK_SCREENSHOT_DIR), which CI keeps as artifacts.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).parent.parent
+DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
+SHOTS = Path(os.environ.get("HELPDESK_SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
+CHROMIUM = os.environ.get("HELPDESK_CHROMIUM", "/usr/bin/chromium")
+AGENT_KEY = "browser-test-agent-key"
+HELP_HOST = "https://help.nimbushome.example"
+
+# A document whose title and body carry markup: every front end must show it as text.
+TRAP = "<img src=x onerror=\"window.__xss='fired'\">"
+TRAP_DOC = f"""---
+title: Zebra dock {TRAP} pairing
+url: {HELP_HOST}/en/manuals/zebra-dock
+language: en
+product: aura-speaker
+---
+# Zebra dock pairing
+
+## Pairing the zebra dock {TRAP}
+
+To pair the zebra dock, hold its button for three seconds. {TRAP}
+<script>window.__xss = 'script'</script>
+"""
+
+HOSTILE_CSS = """
+* { color: #f0f !important; font-size: 40px !important; font-family: 'Comic Sans MS' !important;
+    line-height: 3 !important; letter-spacing: 4px !important; box-sizing: content-box !important; }
+div { display: none !important; }
+button { display: none !important; }
+body > * { opacity: 0.1 !important; transform: rotate(3deg) !important; }
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Site:
+    url: str
+    log: Path
+
+
+def _host_page(helpdesk: str, css: str) -> str:
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Third-party shop</title><style>{css}</style></head>
+<body><header><h1>Shop</h1></header><main><p>Products and prices.</p></main>
+<script src="{helpdesk}/widget.js" data-title="Nimbus help" data-color="#b5179e"
+  data-greeting="Hi! Ask me anything." data-plan="premium" data-customer-id="c-42"
+  data-position="left" async></script></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Site]]:
+    """helpdesk serve, plus an allowed and a refused third-party site."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (see .ci/run)")
+    work = tmp_path_factory.mktemp("browser")
+    kb = work / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    (kb / "manuals" / "en" / "zebra-dock.md").write_text(TRAP_DOC, encoding="utf-8")
+    data = work / "data"
+    port, allowed_port, refused_port = _free_port(), _free_port(), _free_port()
+    helpdesk = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env |= {
+        # Only the trap document is new: everything else comes from the suite's shared cache.
+        "HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache"),
+        "HELPDESK_AGENT_KEYS": AGENT_KEY,
+        "HELPDESK_CORS_ORIGINS": f"http://127.0.0.1:{allowed_port}",
+        "HELPDESK_LLM_MAX_TOKENS": "90",
+    }
+    cli = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
+    common = ["--source", str(kb), "--data-dir", str(data)]
+    subprocess.run([*cli, "ingest", "--quiet", *common], env=env, check=True, timeout=1800)
+    log = work / "serve.log"
+    servers: list[http.server.ThreadingHTTPServer] = []
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [*cli, "serve", *common, "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for name, site_port, css in (
+            ("allowed", allowed_port, HOSTILE_CSS),
+            ("refused", refused_port, ""),
+        ):
+            root = work / name
+            root.mkdir()
+            (root / "index.html").write_text(_host_page(helpdesk, css), encoding="utf-8")
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+            handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", site_port), handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(server)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{helpdesk}/readyz", timeout=60).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text("utf-8", errors="replace")
+            time.sleep(0.3)
+        else:
+            pytest.fail("helpdesk serve did not become ready")
+        yield {
+            "helpdesk": Site(helpdesk, log),
+            "allowed": Site(f"http://127.0.0.1:{allowed_port}", log),
+            "refused": Site(f"http://127.0.0.1:{refused_port}", log),
+        }
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        locale="en-US", viewport={"width": 1200, "height": 860}
+    )
+    # Source links point at the (imaginary) public help site: answer them locally, so
+    # following a link is observable without the internet.
+    context.route(
+        f"{HELP_HOST}/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>Article</h1>"),
+    )
+    page = context.new_page()
+    page.add_init_script("window.__xss = undefined")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def shot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
+
+
+def no_xss(page: object) -> None:
+    assert page.evaluate("window.__xss") is None  # type: ignore[attr-defined]
+
+
+# -- the help-center page -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("factory reset aura speaker", ("/en/manuals/aura-speaker", "/en/faq#reset-aura-speaker")),
+        ("루모 캠 배터리 충전", ("/ko/manuals/lumo-cam", "/ko/faq#")),
+    ],
+)
+def test_search_as_you_type_shows_the_right_article_first(
+    sites: dict[str, Site], page: object, query: str, expected: tuple[str, ...]
+) -> None:
+    p = page
+    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.fill("#search-input", query)  # type: ignore[attr-defined]
+    first = p.locator("#results .result").first  # type: ignore[attr-defined]
+    first.wait_for(timeout=15_000)
+    href = first.locator("a.result-title").get_attribute("href")
+    assert href is not None and any(e in href for e in expected), href
+    assert first.locator(".result-snippet mark").count() > 0
+    assert first.locator(".result-breadcrumb").inner_text().strip()
+    shot(p, "help-center-search-ko" if "루모" in query else "help-center-search")
+
+
+def test_results_are_keyboard_navigable(sites: dict[str, Site], page: object) -> None:
+    p = page
+    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.fill("#search-input", "warranty")  # type: ignore[attr-defined]
+    p.locator("#results .result").nth(1).wait_for(timeout=15_000)  # type: ignore[attr-defined]
+    p.press("#search-input", "ArrowDown")  # type: ignore[attr-defined]
+    p.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
+    focused = p.evaluate(  # type: ignore[attr-defined]
+        "[...document.querySelectorAll('#results .result')].findIndex("
+        "r => r.contains(document.activeElement) || r === document.activeElement)"
+    )
+    assert focused == 1
+
+
+def test_ask_mode_shows_a_cited_answer(sites: dict[str, Site], page: object) -> None:
+    p = page
+    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.click("#mode-ask")  # type: ignore[attr-defined]
+    p.fill("#ask-input", "How long is the warranty on the Aura Speaker?")  # type: ignore[attr-defined]
+    p.click("#ask-submit")  # type: ignore[attr-defined]
+    citation = p.locator("#citations a.citation").first  # type: ignore[attr-defined]
+    citation.wait_for(timeout=60_000)
+    # Done when the answer region is no longer busy (the page's CSP forbids string evaluation,
+    # so wait on a selector rather than a function).
+    p.locator("#answer[aria-busy=false]").wait_for(timeout=90_000)  # type: ignore[attr-defined]
+    assert "warranty" in p.locator("#answer .answer-text").inner_text().lower()  # type: ignore[attr-defined]
+    assert citation.get_attribute("href").startswith(HELP_HOST)
+    shot(p, "help-center-ask")
+
+
+def test_the_trap_document_is_shown_as_text_on_the_help_page(
+    sites: dict[str, Site], page: object
+) -> None:
+    p = page
+    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.fill("#search-input", "zebra dock pairing")  # type: ignore[attr-defined]
+    first = p.locator("#results .result").first  # type: ignore[attr-defined]
+    first.wait_for(timeout=15_000)
+    assert "<img src=x" in first.inner_text()  # the markup is visible, as text
+    assert p.locator("#results img").count() == 0  # type: ignore[attr-defined]
+    assert p.locator("#results script").count() == 0  # type: ignore[attr-defined]
+    p.wait_for_timeout(500)  # type: ignore[attr-defined]
+    no_xss(p)
+    shot(p, "help-center-xss-inert")
+
+
+# -- the widget ---------------------------------------------------------------------------------
+
+
+def _widget_ask(p: object, question: str) -> object:
+    widget = p.locator("#helpdesk-widget")  # type: ignore[attr-defined]
+    widget.locator("[data-testid=launcher]").click()
+    widget.locator("[data-testid=input]").fill(question)
+    widget.locator("[data-testid=send]").click()
+    return widget
+
+
+def test_widget_on_the_demo_page_streams_an_answer_with_sources(
+    sites: dict[str, Site], page: object
+) -> None:
+    p = page
+    p.goto(sites["helpdesk"].url + "/demo")  # type: ignore[attr-defined]
+    widget = _widget_ask(p, "How do I factory reset my Aura Speaker?")
+    bot = widget.locator("[data-testid=message].bot").last
+    bot.and_(widget.locator("[data-state=streaming]")).wait_for(timeout=30_000)  # type: ignore[attr-defined]
+    assert bot.inner_text().strip()  # the draft shows at once, before generation ends
+    widget.locator("[data-testid=message].bot[data-state=final]").last.wait_for(timeout=120_000)
+    final = widget.locator("[data-testid=message].bot[data-state=final]").last
+    assert "reset" in final.inner_text().lower()
+    source = final.locator("a[data-testid=source]").first
+    href = source.get_attribute("href")
+    # The Aura Speaker manual or its FAQ entry (/en/faq#reset-aura-speaker), whichever ranks first.
+    assert href is not None and href.startswith(HELP_HOST) and "aura-speaker" in href, href
+    with p.expect_popup() as popup:  # type: ignore[attr-defined]
+        source.click()
+    assert popup.value.url.startswith(HELP_HOST)
+    assert popup.value.locator("h1").inner_text() == "Article"
+    popup.value.close()
+    widget.locator("[data-testid=thumbs-up]").click()
+    assert widget.locator("[data-testid=thumbs-up]").is_disabled()
+    widget.locator("[data-testid=handoff]").click()
+    assert "@" in widget.locator("[data-testid=contact]").inner_text()
+    shot(p, "widget-demo")
+
+
+def test_the_widget_shows_the_trap_document_as_text(sites: dict[str, Site], page: object) -> None:
+    p = page
+    p.goto(sites["helpdesk"].url + "/demo")  # type: ignore[attr-defined]
+    widget = _widget_ask(p, "How do I pair the zebra dock?")
+    final = widget.locator("[data-testid=message].bot[data-state=final]").last
+    final.wait_for(timeout=120_000)
+    sources = widget.locator("a[data-testid=source]")
+    assert any("<img src=x" in sources.nth(i).inner_text() for i in range(sources.count()))
+    assert widget.locator("img").count() == 0
+    no_xss(p)
+
+
+def test_hostile_host_css_cannot_break_the_widget(sites: dict[str, Site], page: object) -> None:
+    p = page
+    p.goto(sites["allowed"].url + "/index.html")  # type: ignore[attr-defined]
+    launcher = p.locator("#helpdesk-widget [data-testid=launcher]")  # type: ignore[attr-defined]
+    launcher.wait_for(timeout=15_000)
+    box = launcher.bounding_box()
+    assert box is not None and 30 <= box["width"] <= 100 and 30 <= box["height"] <= 100, box
+    assert box["x"] < 200  # data-position="left"
+    widget = _widget_ask(p, "How long is the warranty?")
+    panel = widget.locator("[data-testid=panel]")
+    assert panel.is_visible()
+    size = panel.evaluate("e => getComputedStyle(e).fontSize")
+    colour = panel.evaluate("e => getComputedStyle(e).color")
+    assert size == "14px", size
+    assert colour != "rgb(255, 0, 255)", colour
+    # Cross-origin, from an allowed site: the answer arrives through CORS.
+    final = widget.locator("[data-testid=message].bot[data-state=final]").last
+    final.wait_for(timeout=120_000)
+    assert "warranty" in final.inner_text().lower()
+    # ...and the widget's styles did not leak out: the host page's text is still magenta.
+    assert p.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(255, 0, 255)"  # type: ignore[attr-defined]
+    shot(p, "widget-hostile-css")
+
+
+def test_a_site_not_in_the_allow_list_is_refused(sites: dict[str, Site], page: object) -> None:
+    p = page
+    p.goto(sites["refused"].url + "/index.html")  # type: ignore[attr-defined]
+    widget = _widget_ask(p, "How long is the warranty?")
+    error = widget.locator("[data-testid=error]")
+    error.wait_for(timeout=30_000)
+    assert error.inner_text().strip()
+    assert widget.locator("[data-testid=message].bot[data-state=final]").count() == 0
+    shot(p, "widget-refused-origin")
+
+
+# -- the agents' console ------------------------------------------------------------------------
+
+
+def test_the_agent_console_is_refused_without_a_credential(
+    sites: dict[str, Site], page: object
+) -> None:
+    # Chromium itself gives up on a page that asks for credentials it doesn't have...
+    with pytest.raises(playwright_sync.Error, match="ERR_INVALID_AUTH_CREDENTIALS"):
+        page.goto(sites["helpdesk"].url + "/agent")  # type: ignore[attr-defined]
+    # ...so read the refusal from the browser context's own request API.
+    refused = page.request.get(sites["helpdesk"].url + "/agent")  # type: ignore[attr-defined]
+    assert refused.status == 401
+    assert refused.headers["www-authenticate"].startswith("Basic")
+    assert "goodwill" not in refused.text().lower()
+    api = httpx.get(sites["helpdesk"].url + "/api/agent/search?q=goodwill")
+    assert api.status_code == 401
+
+
+def test_the_agent_console_shows_internal_results_with_badges(
+    sites: dict[str, Site], browser: object
+) -> None:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        http_credentials={"username": "agent", "password": AGENT_KEY},
+        viewport={"width": 1280, "height": 900},
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    p = context.new_page()
+    try:
+        response = p.goto(sites["helpdesk"].url + "/agent")
+        assert response is not None and response.status == 200
+        p.fill("#agent-query", "goodwill credit override")
+        p.select_option("#filter-audience", "all")
+        p.click("#agent-search")
+        first = p.locator("#agent-results .result").first
+        first.wait_for(timeout=15_000)
+        badges = p.locator("#agent-results .result .badge").all_inner_texts()
+        assert "internal" in [b.strip().lower() for b in badges], badges
+        p.click("#agent-ask")
+        p.locator("#agent-answer a.citation").first.wait_for(timeout=120_000)
+        p.click("#copy-answer")
+        p.locator("#copy-status").filter(has_text="Copied").wait_for(timeout=5_000)
+        copied = p.evaluate("navigator.clipboard.readText()")
+        assert "[1]" in copied or "[2]" in copied, copied
+        shot(p, "agent-console")
+    finally:
+        context.close()
