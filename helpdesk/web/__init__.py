@@ -2,9 +2,9 @@
 (/widget.js, shown on /demo as a third-party page would embed it) and the agents' console
 (/agent, behind an agent credential).
 
-Pages are static HTML plus one script and one stylesheet each, sent with a strict
-Content-Security-Policy: no inline script can run, so even a document that slipped markup past
-the front ends' text-only rendering could not execute.
+Pages are static HTML plus their scripts and stylesheets (common.js and common.css shared), sent
+with a strict Content-Security-Policy: no inline script can run, so even a document that slipped
+markup past the front ends' text-only rendering could not execute.
 """
 
 from __future__ import annotations

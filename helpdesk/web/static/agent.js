@@ -1,20 +1,31 @@
 /* Nimbus Home agents' console: search public and internal articles, draft cited answers.
  *
- * Standalone (shares nothing with help.js). Plain ES2020. All document and model text goes in
- * with textContent / createTextNode; only http(s) or site-relative URLs become links.
+ * Plain ES2020; the DOM helpers it shares with help.js come from common.js (window.HelpdeskDom),
+ * loaded first. All document and model text goes in with textContent / createTextNode; only
+ * http(s) or site-relative URLs become links.
  */
 (() => {
   "use strict";
 
-  const STORAGE_KEY = "helpdesk.lang";
-  const SEARCH_K = 20;
+  const {
+    makeTranslator,
+    translatePage,
+    initialLanguage,
+    rememberLanguage,
+    el,
+    clear,
+    safeHref,
+    sourceLink,
+    appendHighlighted,
+    whenReady,
+    productLabel: labelIn,
+    fillProductSelect,
+    readJson,
+    requestError,
+    isAbort,
+  } = window.HelpdeskDom;
 
-  const PRODUCT_NAMES = {
-    "aura-speaker": { en: "Aura Speaker", ko: "아우라 스피커" },
-    "lumo-cam": { en: "Lumo Cam", ko: "루모 캠" },
-    "nimbus-hub": { en: "Nimbus Hub", ko: "님버스 허브" },
-    "nimbus-care": { en: "Nimbus Care", ko: "님버스 케어" },
-  };
+  const SEARCH_K = 20;
 
   const STRINGS = {
     en: {
@@ -173,66 +184,9 @@
     copyTimer: 0,
   };
 
-  function t(key, ...args) {
-    const table = STRINGS[state.lang] || STRINGS.en;
-    const value = key in table ? table[key] : STRINGS.en[key];
-    return typeof value === "function" ? value(...args) : value;
-  }
+  const t = makeTranslator(STRINGS, () => state.lang);
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  function safeHref(url) {
-    if (typeof url !== "string") return null;
-    const value = url.trim();
-    if (/^https?:\/\//i.test(value)) {
-      try {
-        const parsed = new URL(value);
-        return parsed.protocol === "http:" || parsed.protocol === "https:" ? value : null;
-      } catch (_) {
-        return null;
-      }
-    }
-    if (value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) return value;
-    return null;
-  }
-
-  function sourceLink(text, url, className) {
-    const href = safeHref(url);
-    if (!href) return el("span", className ? `${className} is-plain` : "is-plain", text);
-    const a = el("a", className, text);
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    a.setAttribute("aria-describedby", "new-tab-hint");
-    return a;
-  }
-
-  function appendHighlighted(parent, text, highlights) {
-    const chars = Array.from(typeof text === "string" ? text : "");
-    const spans = (Array.isArray(highlights) ? highlights : [])
-      .filter((h) => Array.isArray(h) && Number.isInteger(h[0]) && Number.isInteger(h[1]))
-      .map((h) => [Math.max(0, h[0]), Math.min(chars.length, h[1])])
-      .filter((h) => h[1] > h[0])
-      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let pos = 0;
-    for (const [rawStart, end] of spans) {
-      const start = Math.max(rawStart, pos);
-      if (end <= start) continue;
-      if (start > pos) parent.appendChild(document.createTextNode(chars.slice(pos, start).join("")));
-      parent.appendChild(el("mark", "", chars.slice(start, end).join("")));
-      pos = end;
-    }
-    if (pos < chars.length) parent.appendChild(document.createTextNode(chars.slice(pos).join("")));
-  }
+  const productLabel = (product) => labelIn(product, state.lang);
 
   /** Anything not explicitly "public" is shown as internal: never under-warn an agent. */
   function audienceOf(item) {
@@ -243,39 +197,6 @@
     const node = el("span", `badge badge-${audience}`, audience);
     node.title = audience === "internal" ? t("badgeInternal") : t("badgePublic");
     return node;
-  }
-
-  function productId(product) {
-    return product && typeof product === "object" ? String(product.id || "") : String(product || "");
-  }
-
-  function productLabel(product) {
-    if (product && typeof product === "object" && (product.name || product.title)) {
-      return String(product.name || product.title);
-    }
-    const id = productId(product);
-    const known = PRODUCT_NAMES[id];
-    if (known) return known[state.lang] || known.en;
-    return id.replace(/[-_]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
-  }
-
-  async function readJson(response) {
-    try {
-      return await response.json();
-    } catch (_) {
-      return null;
-    }
-  }
-
-  function httpError(response, body) {
-    const error = new Error(`HTTP ${response.status}`);
-    error.status = response.status;
-    error.detail = body && typeof body.detail === "string" ? body.detail : "";
-    return error;
-  }
-
-  function isAbort(error) {
-    return error && (error.name === "AbortError" || error.code === 20);
   }
 
   // ---------------------------------------------------------------- errors
@@ -317,28 +238,11 @@
 
   // ---------------------------------------------------------------- language
 
-  function initialLanguage() {
-    let stored = null;
-    try {
-      stored = window.localStorage.getItem(STORAGE_KEY);
-    } catch (_) {
-      stored = null;
-    }
-    if (stored === "en" || stored === "ko") return stored;
-    const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
-    return /^ko\b/i.test(nav) ? "ko" : "en";
-  }
-
   function applyStrings() {
     document.documentElement.lang = state.lang;
     document.title = t("pageTitle");
     els.langSwitch.value = state.lang;
-    document.querySelectorAll("[data-i18n]").forEach((node) => {
-      node.textContent = t(node.getAttribute("data-i18n"));
-    });
-    document.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
-      node.setAttribute("placeholder", t(node.getAttribute("data-i18n-placeholder")));
-    });
+    translatePage(t);
     renderProducts();
     renderError();
     if (state.lastSearch) renderResults(state.lastSearch.results);
@@ -349,18 +253,7 @@
   // ---------------------------------------------------------------- config
 
   function renderProducts() {
-    const select = els.product;
-    const chosen = select.value;
-    while (select.options.length > 1) select.remove(1);
-    for (const product of state.products) {
-      const id = productId(product);
-      if (!id) continue;
-      const option = el("option", "", productLabel(product));
-      option.value = id;
-      select.appendChild(option);
-    }
-    select.value = chosen;
-    if (select.value !== chosen) select.value = "";
+    fillProductSelect(els.product, state.products, productLabel);
   }
 
   async function loadConfig() {
@@ -370,7 +263,7 @@
         credentials: "same-origin",
       });
       const body = await readJson(response);
-      if (!response.ok) throw httpError(response, body);
+      if (!response.ok) throw requestError(response, body);
       state.products = body && Array.isArray(body.products) ? body.products : [];
       renderProducts();
     } catch (error) {
@@ -418,7 +311,7 @@
       });
       const body = await readJson(response);
       if (controller !== state.searchController) return;
-      if (!response.ok || !body) throw httpError(response, body);
+      if (!response.ok || !body) throw requestError(response, body);
       showError(null);
       renderResults(Array.isArray(body.results) ? body.results : []);
     } catch (error) {
@@ -513,7 +406,7 @@
       });
       const body = await readJson(response);
       if (controller !== state.askController) return;
-      if (!response.ok || !body) throw httpError(response, body);
+      if (!response.ok || !body) throw requestError(response, body);
       showError(null);
       state.lastAnswer = { question, body };
       renderAnswer(question, body);
@@ -666,11 +559,7 @@
 
     els.langSwitch.addEventListener("change", () => {
       state.lang = els.langSwitch.value === "ko" ? "ko" : "en";
-      try {
-        window.localStorage.setItem(STORAGE_KEY, state.lang);
-      } catch (_) {
-        /* private mode */
-      }
+      rememberLanguage(state.lang);
       applyStrings();
     });
 
@@ -701,6 +590,5 @@
     els.query.focus();
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  whenReady(init);
 })();

@@ -1,21 +1,32 @@
 /* Nimbus Home Help Center: search as you type, and streamed, cited answers.
  *
- * Plain ES2020, no dependencies. Every piece of document or model text is inserted with
- * textContent / createTextNode; only http(s) or site-relative URLs become links.
+ * Plain ES2020; the shared DOM helpers come from common.js (window.HelpdeskDom), loaded first.
+ * Every piece of document or model text is inserted with textContent / createTextNode; only
+ * http(s) or site-relative URLs become links.
  */
 (() => {
   "use strict";
 
-  const STORAGE_KEY = "helpdesk.lang";
+  const {
+    makeTranslator,
+    translatePage,
+    initialLanguage,
+    rememberLanguage,
+    el,
+    clear,
+    safeHref,
+    sourceLink,
+    appendHighlighted,
+    whenReady,
+    productLabel: labelIn,
+    fillProductSelect,
+    readJson,
+    requestError,
+    isAbort,
+  } = window.HelpdeskDom;
+
   const DEBOUNCE_MS = 200;
   const SEARCH_K = 10;
-
-  const PRODUCT_NAMES = {
-    "aura-speaker": { en: "Aura Speaker", ko: "아우라 스피커" },
-    "lumo-cam": { en: "Lumo Cam", ko: "루모 캠" },
-    "nimbus-hub": { en: "Nimbus Hub", ko: "님버스 허브" },
-    "nimbus-care": { en: "Nimbus Care", ko: "님버스 케어" },
-  };
 
   const STRINGS = {
     en: {
@@ -205,99 +216,9 @@
     products: [],
   };
 
-  function t(key, ...args) {
-    const table = STRINGS[state.lang] || STRINGS.en;
-    const value = key in table ? table[key] : STRINGS.en[key];
-    return typeof value === "function" ? value(...args) : value;
-  }
+  const t = makeTranslator(STRINGS, () => state.lang);
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  /** The URL if it may become a link: http(s) or a site-relative path; otherwise null. */
-  function safeHref(url) {
-    if (typeof url !== "string") return null;
-    const value = url.trim();
-    if (/^https?:\/\//i.test(value)) {
-      try {
-        const parsed = new URL(value);
-        return parsed.protocol === "http:" || parsed.protocol === "https:" ? value : null;
-      } catch (_) {
-        return null;
-      }
-    }
-    if (value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) return value;
-    return null;
-  }
-
-  /** A source link (new tab) or, for an unsafe URL, plain text in a span. */
-  function sourceLink(text, url, className) {
-    const href = safeHref(url);
-    if (!href) return el("span", className ? `${className} is-plain` : "is-plain", text);
-    const a = el("a", className, text);
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    a.setAttribute("aria-describedby", "new-tab-hint");
-    return a;
-  }
-
-  /** Appends text with <mark> elements at the [start, end) code-point offsets. */
-  function appendHighlighted(parent, text, highlights) {
-    const chars = Array.from(typeof text === "string" ? text : "");
-    const spans = (Array.isArray(highlights) ? highlights : [])
-      .filter((h) => Array.isArray(h) && Number.isInteger(h[0]) && Number.isInteger(h[1]))
-      .map((h) => [Math.max(0, h[0]), Math.min(chars.length, h[1])])
-      .filter((h) => h[1] > h[0])
-      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let pos = 0;
-    for (const [rawStart, end] of spans) {
-      const start = Math.max(rawStart, pos);
-      if (end <= start) continue;
-      if (start > pos) parent.appendChild(document.createTextNode(chars.slice(pos, start).join("")));
-      parent.appendChild(el("mark", "", chars.slice(start, end).join("")));
-      pos = end;
-    }
-    if (pos < chars.length) parent.appendChild(document.createTextNode(chars.slice(pos).join("")));
-  }
-
-  function productLabel(product) {
-    if (product && typeof product === "object") {
-      return String(product.name || product.title || product.id || "");
-    }
-    const id = String(product || "");
-    const known = PRODUCT_NAMES[id];
-    if (known) return known[state.lang] || known.en;
-    return id.replace(/[-_]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
-  }
-
-  function productId(product) {
-    return product && typeof product === "object" ? String(product.id || "") : String(product || "");
-  }
-
-  async function readJson(response) {
-    try {
-      return await response.json();
-    } catch (_) {
-      return null;
-    }
-  }
-
-  function requestError(response, body) {
-    const error = new Error((body && (body.detail || body.title)) || `HTTP ${response.status}`);
-    error.status = response.status;
-    error.detail = body && typeof body.detail === "string" ? body.detail : "";
-    error.code = body && typeof body.code === "string" ? body.code : "";
-    return error;
-  }
+  const productLabel = (product) => labelIn(product, state.lang);
 
   /** A friendly message, plus the server's explanation for a request it refused. */
   function errorText(friendly, error) {
@@ -307,33 +228,11 @@
     return friendly;
   }
 
-  function isAbort(error) {
-    return error && (error.name === "AbortError" || error.code === 20);
-  }
-
   // ---------------------------------------------------------------- language
-
-  function initialLanguage() {
-    let stored = null;
-    try {
-      stored = window.localStorage.getItem(STORAGE_KEY);
-    } catch (_) {
-      stored = null;
-    }
-    if (stored === "en" || stored === "ko") return stored;
-    const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
-    return /^ko\b/i.test(nav) ? "ko" : "en";
-  }
 
   function setLanguage(lang, remember) {
     state.lang = lang === "ko" ? "ko" : "en";
-    if (remember) {
-      try {
-        window.localStorage.setItem(STORAGE_KEY, state.lang);
-      } catch (_) {
-        /* private mode: the choice lasts for this page only */
-      }
-    }
+    if (remember) rememberLanguage(state.lang);
     applyStrings();
   }
 
@@ -341,15 +240,7 @@
     document.documentElement.lang = state.lang;
     document.title = t("pageTitle");
     if (els.langSwitch) els.langSwitch.value = state.lang;
-    document.querySelectorAll("[data-i18n]").forEach((node) => {
-      node.textContent = t(node.getAttribute("data-i18n"));
-    });
-    document.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
-      node.setAttribute("placeholder", t(node.getAttribute("data-i18n-placeholder")));
-    });
-    document.querySelectorAll("[data-i18n-aria-label]").forEach((node) => {
-      node.setAttribute("aria-label", t(node.getAttribute("data-i18n-aria-label")));
-    });
+    translatePage(t);
     renderTopics();
     renderProducts();
     renderContact();
@@ -922,18 +813,7 @@
   }
 
   function renderProducts() {
-    const select = els.searchProduct;
-    const chosen = select.value;
-    while (select.options.length > 1) select.remove(1);
-    for (const product of state.products) {
-      const id = productId(product);
-      if (!id) continue;
-      const option = el("option", "", productLabel(product));
-      option.value = id;
-      select.appendChild(option);
-    }
-    select.value = chosen;
-    if (select.value !== chosen) select.value = "";
+    fillProductSelect(els.searchProduct, state.products, productLabel);
     els.productFilter.hidden = state.products.length === 0;
   }
 
@@ -1023,6 +903,5 @@
     loadConfig();
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  whenReady(init);
 })();
