@@ -153,7 +153,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         if not texts:
             return []
         with self._lock:
-            vectors = self._get().encode(texts, batch_size=32, normalize_embeddings=True)
+            vectors = self._get().encode(
+                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+            )
         return _rows(vectors)
 
     def embed_query(self, text: str) -> list[float]:
