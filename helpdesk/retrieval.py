@@ -172,9 +172,12 @@ class Retriever:
         # A language's rankers that found nothing (BM25 shares no word with a question in the
         # other language) hand their weight to the others, so each language can reach the same
         # score and the cross-lingual language weights alone decide between them.
+        # Only when BM25 found nothing in any language, though: if the question's words are
+        # in one language's pages, that is evidence for them, not a gap to fill.
+        lexical_somewhere = any(r.hits for r in rankings if r.kind == "lexical")
         active: dict[str | None, float] = {}
         for ranking in rankings:
-            if ranking.hits:
+            if ranking.hits or (ranking.kind == "lexical" and lexical_somewhere):
                 active[ranking.language] = active.get(ranking.language, 0.0) + ranking.weight
         full = max(active.values(), default=0.0)
         for ranking in rankings:
