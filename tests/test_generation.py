@@ -219,6 +219,10 @@ def test_an_operator_template_replaces_the_prompt(tmp_path: Path) -> None:
     broken.write_text("no user part {{ persona }}", encoding="utf-8")
     with pytest.raises(ConfigError, match="=== user ==="):
         PromptTemplate.load(str(broken))
+    bad_syntax = tmp_path / "bad-syntax.txt"
+    bad_syntax.write_text("{% for %}\n=== user ===\n{{ question }}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad-syntax.txt"):
+        PromptTemplate.load(str(bad_syntax))
     with pytest.raises(ConfigError, match="cannot read"):
         PromptTemplate.load(str(tmp_path / "missing.txt"))
 

@@ -27,7 +27,7 @@ from ..index.lexical import Tokenizer
 from ..llm import ChatModel, LLMError
 from ..snippets import make_snippet
 from ..types import Answer, Citation, Passage
-from .prompt import PromptTemplate
+from .prompt import PromptTemplate, passage_text
 from .verify import SentenceCheck, Verification, Verifier, split_answer, strip_citations
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class Generation:
             persona=self.persona,
             passage_chars=self.passage_chars,
         )
-        prepared = self.verifier.prepare([_passage_text(p) for p in sources])
+        prepared = self.verifier.prepare([passage_text(p) for p in sources])
         text = ""
         checks: list[SentenceCheck] = []
         removed: list[str] = []
@@ -269,10 +269,3 @@ def _complete_sentences(text: str) -> list[tuple[str, str]]:
     if pieces and pieces[-1][0].startswith("[") and complete:
         complete = complete[:-1]
     return complete
-
-
-def _passage_text(passage: Passage) -> str:
-    chunk = passage.chunk
-    if chunk.kind == "faq" and chunk.answer:
-        return f"{chunk.question}\n{chunk.answer}"
-    return chunk.text

@@ -39,29 +39,29 @@ def clip(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    source: str
+    template: jinja2.Template  # compiled once, at start-up
     origin: str = "built-in"
 
     @classmethod
     def load(cls, path: str = "") -> PromptTemplate:
         """The operator's template file, or the built-in one. Checked now, not per question."""
+        origin = "built-in"
         if path:
             file = Path(path).expanduser()
             try:
                 source = file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError(f"HELPDESK_PROMPT_TEMPLATE: cannot read {file}: {exc}") from None
-            template = cls(source, str(file))
+            origin = str(file)
         else:
-            built_in = resources.files("helpdesk") / "prompts" / "answer.txt"
-            template = cls(built_in.read_text(encoding="utf-8"))
-        template._environment().parse(template.source)  # a syntax error fails at start-up
-        if USER_MARKER not in template.source:
-            raise ConfigError(f"prompt template {template.origin} has no '{USER_MARKER}' line")
-        return template
-
-    def _environment(self) -> jinja2.Environment:
-        return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+            source = (resources.files("helpdesk") / "prompts" / "answer.txt").read_text("utf-8")
+        if USER_MARKER not in source:
+            raise ConfigError(f"prompt template {origin} has no '{USER_MARKER}' line")
+        environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        try:
+            return cls(environment.from_string(source), origin)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"prompt template {origin}: {exc}") from None
 
     def messages(
         self,
@@ -78,21 +78,17 @@ class PromptTemplate:
             {
                 "id": number,
                 "title": escape(p.chunk.title).replace('"', "&quot;"),
-                "text": escape(clip(_passage_text(p), passage_chars)),
+                "text": escape(clip(passage_text(p), passage_chars)),
             }
             for number, p in enumerate(passages, start=1)
         ]
         try:
-            rendered = (
-                self._environment()
-                .from_string(self.source)
-                .render(
-                    persona=persona,
-                    language_name=LANGUAGE_NAMES.get(language, language),
-                    question=escape(question),
-                    max_sentences=max_sentences,
-                    passages=numbered,
-                )
+            rendered = self.template.render(
+                persona=persona,
+                language_name=LANGUAGE_NAMES.get(language, language),
+                question=escape(question),
+                max_sentences=max_sentences,
+                passages=numbered,
             )
         except jinja2.TemplateError as exc:
             raise ConfigError(f"prompt template {self.origin}: {exc}") from None
@@ -103,7 +99,8 @@ class PromptTemplate:
         ]
 
 
-def _passage_text(passage: Passage) -> str:
+def passage_text(passage: Passage) -> str:
+    """A passage as the LLM reads it (and the verifier checks against): an FAQ pair labelled."""
     chunk = passage.chunk
     if chunk.kind == "faq" and chunk.answer:
         return f"Q: {chunk.question}\nA: {chunk.answer}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -202,15 +202,7 @@ class Verifier:
         if not _WORD.search(text):
             return None  # a stray marker or bullet, nothing to check
         check = self.check(text, prepared, cited=valid)
-        return SentenceCheck(
-            text=check.text,
-            supported=check.supported,
-            score=check.score,
-            passage=check.passage,
-            reason=check.reason,
-            cited=valid,
-            separator=separator,
-        )
+        return replace(check, cited=valid, separator=separator)
 
     def supports(self, sentence: str, passage: str) -> tuple[bool, float, str]:
         """One sentence against one passage: (supported, score, reason)."""
@@ -276,13 +268,14 @@ class Verifier:
         """The best-supported reading of one sentence; cited passages are tried first."""
         if not passages:
             return SentenceCheck(sentence, False, 0.0, None, "no passages")
-        vector = _normalise(self.embedder.embed_documents([sentence]))[0]
+        parts = [c.strip() for c in _CLAUSE.split(sentence) if len(c.strip()) > 8] or [sentence]
+        texts = list(dict.fromkeys([sentence, *parts]))  # one embedding call, each text once
+        vectors = dict(zip(texts, _normalise(self.embedder.embed_documents(texts)), strict=True))
+        vector = vectors[sentence]
         language = detect_language(sentence, default="en")
         terms = set(self.tokenizer.tokenize(sentence))
         numbers = _stated_numbers(sentence)
-        parts = [c.strip() for c in _CLAUSE.split(sentence) if len(c.strip()) > 8] or [sentence]
-        part_vectors = _normalise(self.embedder.embed_documents(parts))
-        clauses = [(part, part_vectors[i], self.negated(part)) for i, part in enumerate(parts)]
+        clauses = [(part, vectors[part], self.negated(part)) for part in parts]
         names = self.names(sentence)
         order = list(dict.fromkeys([*cited, *range(len(passages))]))
         best: SentenceCheck | None = None

@@ -54,7 +54,7 @@ def require_agent() -> None:
 
 
 def _products() -> frozenset[str]:
-    return frozenset(c.product for c in _helpdesk().retriever().snapshot.chunks if c.product)
+    return _helpdesk().retriever().snapshot.products
 
 
 def _query(text: str, k: int, args: Any) -> tuple[Query, str]:

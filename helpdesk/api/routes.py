@@ -176,7 +176,7 @@ def ask_stream() -> ResponseReturnValue:
 
 def _wants_stream() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/event-stream"])
-    return best == "text/event-stream" and "text/event-stream" in request.accept_mimetypes
+    return best == "text/event-stream"
 
 
 def _json_body() -> dict[str, Any]:

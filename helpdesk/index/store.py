@@ -171,6 +171,7 @@ class Snapshot:
         self.chunks = read_chunks(folder)
         self.row_of = {chunk.id: row for row, chunk in enumerate(self.chunks)}
         self.languages = sorted({chunk.language for chunk in self.chunks if chunk.language})
+        self.products = frozenset(c.product for c in self.chunks if c.product)
         self.public_products = frozenset(
             c.product for c in self.chunks if c.product and c.audience == "public"
         )
