@@ -221,7 +221,7 @@ def test_an_operator_template_replaces_the_prompt(tmp_path: Path) -> None:
         PromptTemplate.load(str(broken))
     bad_syntax = tmp_path / "bad-syntax.txt"
     bad_syntax.write_text("{% for %}\n=== user ===\n{{ question }}", encoding="utf-8")
-    with pytest.raises(ConfigError, match="bad-syntax.txt"):
+    with pytest.raises(ConfigError, match=r"bad-syntax\.txt"):
         PromptTemplate.load(str(bad_syntax))
     with pytest.raises(ConfigError, match="cannot read"):
         PromptTemplate.load(str(tmp_path / "missing.txt"))
