@@ -12,24 +12,18 @@ import functools
 import http.server
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import playwright.sync_api as playwright_sync
 import pytest
+from servers import CLI, DATA_DIR, KNOWLEDGE_BASE, environment, free_port, ingest, launch, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
 ROOT = Path(__file__).parent.parent
-DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
 SHOTS = Path(os.environ.get("HELPDESK_SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
 CHROMIUM = os.environ.get("HELPDESK_CHROMIUM", "/usr/bin/chromium")
 AGENT_KEY = "browser-test-agent-key"
@@ -60,18 +54,6 @@ body > * { opacity: 0.1 !important; transform: rotate(3deg) !important; }
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Site:
-    url: str
-    log: Path
-
-
 def _host_page(helpdesk: str, css: str) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Third-party shop</title><style>{css}</style></head>
@@ -81,73 +63,53 @@ def _host_page(helpdesk: str, css: str) -> str:
   data-position="left" async></script></body></html>"""
 
 
+def _static_site(root: Path, page: str) -> http.server.ThreadingHTTPServer:
+    """A third-party site: one page, served from its own port (so its own origin)."""
+    root.mkdir()
+    (root / "index.html").write_text(page, encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Site]]:
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """helpdesk serve, plus an allowed and a refused third-party site."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (see .ci/run)")
     work = tmp_path_factory.mktemp("browser")
     kb = work / "kb"
-    shutil.copytree(ROOT / "knowledge_base", kb)
+    shutil.copytree(KNOWLEDGE_BASE, kb)
     (kb / "manuals" / "en" / "zebra-dock.md").write_text(TRAP_DOC, encoding="utf-8")
     data = work / "data"
-    port, allowed_port, refused_port = _free_port(), _free_port(), _free_port()
-    helpdesk = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-    env |= {
-        # Only the trap document is new: everything else comes from the suite's shared cache.
-        "HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache"),
+    # Only the trap document is new: everything else comes from the suite's shared cache.
+    cache = {"HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache")}
+    ingest(kb, data, cache)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    allowed = _static_site(work / "allowed", _host_page(url, HOSTILE_CSS))
+    refused = _static_site(work / "refused", _host_page(url, ""))
+    allowed_url = f"http://127.0.0.1:{allowed.server_address[1]}"
+    settings = cache | {
         "HELPDESK_AGENT_KEYS": AGENT_KEY,
-        "HELPDESK_CORS_ORIGINS": f"http://127.0.0.1:{allowed_port}",
+        "HELPDESK_CORS_ORIGINS": allowed_url,
         "HELPDESK_LLM_MAX_TOKENS": "90",
     }
-    cli = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
-    common = ["--source", str(kb), "--data-dir", str(data)]
-    subprocess.run([*cli, "ingest", "--quiet", *common], env=env, check=True, timeout=1800)
-    log = work / "serve.log"
-    servers: list[http.server.ThreadingHTTPServer] = []
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*cli, "serve", *common, "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [*CLI, "serve", "--source", str(kb), "--data-dir", str(data), "--port", str(port)]
+    serve = launch("browser", command, environment(settings), port, "/readyz", work)
     try:
-        for name, site_port, css in (
-            ("allowed", allowed_port, HOSTILE_CSS),
-            ("refused", refused_port, ""),
-        ):
-            root = work / name
-            root.mkdir()
-            (root / "index.html").write_text(_host_page(helpdesk, css), encoding="utf-8")
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-            handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", site_port), handler)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            servers.append(server)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{helpdesk}/readyz", timeout=60).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text("utf-8", errors="replace")
-            time.sleep(0.3)
-        else:
-            pytest.fail("helpdesk serve did not become ready")
-        yield {
-            "helpdesk": Site(helpdesk, log),
-            "allowed": Site(f"http://127.0.0.1:{allowed_port}", log),
-            "refused": Site(f"http://127.0.0.1:{refused_port}", log),
-        }
+        with running([serve], timeout=180):
+            yield {
+                "helpdesk": url,
+                "allowed": allowed_url,
+                "refused": f"http://127.0.0.1:{refused.server_address[1]}",
+            }
     finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
-        process.terminate()
-        process.wait(timeout=30)
+        for site in (allowed, refused):
+            site.shutdown()
+            site.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -210,10 +172,10 @@ def no_xss(page: object) -> None:
     ],
 )
 def test_search_as_you_type_shows_the_right_article_first(
-    sites: dict[str, Site], page: object, query: str, expected: tuple[str, ...]
+    sites: dict[str, str], page: object, query: str, expected: tuple[str, ...]
 ) -> None:
     p = page
-    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
     p.fill("#search-input", query)  # type: ignore[attr-defined]
     first = p.locator("#results .result").first  # type: ignore[attr-defined]
     first.wait_for(timeout=15_000)
@@ -224,9 +186,9 @@ def test_search_as_you_type_shows_the_right_article_first(
     shot(p, "help-center-search-ko" if "루모" in query else "help-center-search")
 
 
-def test_results_are_keyboard_navigable(sites: dict[str, Site], page: object) -> None:
+def test_results_are_keyboard_navigable(sites: dict[str, str], page: object) -> None:
     p = page
-    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
     p.fill("#search-input", "warranty")  # type: ignore[attr-defined]
     p.locator("#results .result").nth(1).wait_for(timeout=15_000)  # type: ignore[attr-defined]
     p.press("#search-input", "ArrowDown")  # type: ignore[attr-defined]
@@ -238,9 +200,9 @@ def test_results_are_keyboard_navigable(sites: dict[str, Site], page: object) ->
     assert focused == 1
 
 
-def test_ask_mode_shows_a_cited_answer(sites: dict[str, Site], page: object) -> None:
+def test_ask_mode_shows_a_cited_answer(sites: dict[str, str], page: object) -> None:
     p = page
-    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
     p.click("#mode-ask")  # type: ignore[attr-defined]
     p.fill("#ask-input", "How long is the warranty on the Aura Speaker?")  # type: ignore[attr-defined]
     p.click("#ask-submit")  # type: ignore[attr-defined]
@@ -255,10 +217,10 @@ def test_ask_mode_shows_a_cited_answer(sites: dict[str, Site], page: object) -> 
 
 
 def test_the_trap_document_is_shown_as_text_on_the_help_page(
-    sites: dict[str, Site], page: object
+    sites: dict[str, str], page: object
 ) -> None:
     p = page
-    p.goto(sites["helpdesk"].url + "/")  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
     p.fill("#search-input", "zebra dock pairing")  # type: ignore[attr-defined]
     first = p.locator("#results .result").first  # type: ignore[attr-defined]
     first.wait_for(timeout=15_000)
@@ -282,10 +244,10 @@ def _widget_ask(p: object, question: str) -> object:
 
 
 def test_widget_on_the_demo_page_streams_an_answer_with_sources(
-    sites: dict[str, Site], page: object
+    sites: dict[str, str], page: object
 ) -> None:
     p = page
-    p.goto(sites["helpdesk"].url + "/demo")  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/demo")  # type: ignore[attr-defined]
     widget = _widget_ask(p, "How do I factory reset my Aura Speaker?")
     bot = widget.locator("[data-testid=message].bot").last
     bot.and_(widget.locator("[data-state=streaming]")).wait_for(timeout=30_000)  # type: ignore[attr-defined]
@@ -309,9 +271,9 @@ def test_widget_on_the_demo_page_streams_an_answer_with_sources(
     shot(p, "widget-demo")
 
 
-def test_the_widget_shows_the_trap_document_as_text(sites: dict[str, Site], page: object) -> None:
+def test_the_widget_shows_the_trap_document_as_text(sites: dict[str, str], page: object) -> None:
     p = page
-    p.goto(sites["helpdesk"].url + "/demo")  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/demo")  # type: ignore[attr-defined]
     widget = _widget_ask(p, "How do I pair the zebra dock?")
     final = widget.locator("[data-testid=message].bot[data-state=final]").last
     final.wait_for(timeout=120_000)
@@ -321,9 +283,9 @@ def test_the_widget_shows_the_trap_document_as_text(sites: dict[str, Site], page
     no_xss(p)
 
 
-def test_hostile_host_css_cannot_break_the_widget(sites: dict[str, Site], page: object) -> None:
+def test_hostile_host_css_cannot_break_the_widget(sites: dict[str, str], page: object) -> None:
     p = page
-    p.goto(sites["allowed"].url + "/index.html")  # type: ignore[attr-defined]
+    p.goto(sites["allowed"] + "/index.html")  # type: ignore[attr-defined]
     launcher = p.locator("#helpdesk-widget [data-testid=launcher]")  # type: ignore[attr-defined]
     launcher.wait_for(timeout=15_000)
     box = launcher.bounding_box()
@@ -345,9 +307,9 @@ def test_hostile_host_css_cannot_break_the_widget(sites: dict[str, Site], page: 
     shot(p, "widget-hostile-css")
 
 
-def test_a_site_not_in_the_allow_list_is_refused(sites: dict[str, Site], page: object) -> None:
+def test_a_site_not_in_the_allow_list_is_refused(sites: dict[str, str], page: object) -> None:
     p = page
-    p.goto(sites["refused"].url + "/index.html")  # type: ignore[attr-defined]
+    p.goto(sites["refused"] + "/index.html")  # type: ignore[attr-defined]
     widget = _widget_ask(p, "How long is the warranty?")
     error = widget.locator("[data-testid=error]")
     error.wait_for(timeout=30_000)
@@ -360,22 +322,22 @@ def test_a_site_not_in_the_allow_list_is_refused(sites: dict[str, Site], page: o
 
 
 def test_the_agent_console_is_refused_without_a_credential(
-    sites: dict[str, Site], page: object
+    sites: dict[str, str], page: object
 ) -> None:
     # Chromium itself gives up on a page that asks for credentials it doesn't have...
     with pytest.raises(playwright_sync.Error, match="ERR_INVALID_AUTH_CREDENTIALS"):
-        page.goto(sites["helpdesk"].url + "/agent")  # type: ignore[attr-defined]
+        page.goto(sites["helpdesk"] + "/agent")  # type: ignore[attr-defined]
     # ...so read the refusal from the browser context's own request API.
-    refused = page.request.get(sites["helpdesk"].url + "/agent")  # type: ignore[attr-defined]
+    refused = page.request.get(sites["helpdesk"] + "/agent")  # type: ignore[attr-defined]
     assert refused.status == 401
     assert refused.headers["www-authenticate"].startswith("Basic")
     assert "goodwill" not in refused.text().lower()
-    api = httpx.get(sites["helpdesk"].url + "/api/agent/search?q=goodwill")
+    api = httpx.get(sites["helpdesk"] + "/api/agent/search?q=goodwill")
     assert api.status_code == 401
 
 
 def test_the_agent_console_shows_internal_results_with_badges(
-    sites: dict[str, Site], browser: object
+    sites: dict[str, str], browser: object
 ) -> None:
     context = browser.new_context(  # type: ignore[attr-defined]
         http_credentials={"username": "agent", "password": AGENT_KEY},
@@ -384,7 +346,7 @@ def test_the_agent_console_shows_internal_results_with_badges(
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     p = context.new_page()
     try:
-        response = p.goto(sites["helpdesk"].url + "/agent")
+        response = p.goto(sites["helpdesk"] + "/agent")
         assert response is not None and response.status == 200
         p.fill("#agent-query", "goodwill credit override")
         p.select_option("#filter-audience", "all")

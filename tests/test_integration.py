@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from servers import helpdesk_server, ingest, running
 
 pytestmark = pytest.mark.integration
 
@@ -23,52 +19,16 @@ QUESTIONS: list[dict[str, Any]] = yaml.safe_load((DATA / "questions.yaml").read_
 OUT_OF_SCOPE: list[dict[str, Any]] = yaml.safe_load((DATA / "out_of_scope.yaml").read_text("utf-8"))
 
 
-ROOT = Path(__file__).parent.parent
-# Ingest is incremental, so a data folder kept between runs makes a re-run take seconds.
-DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`helpdesk ingest` then `helpdesk serve` on the sample knowledge base, default embedding
     models; extractive answers (the LLM backends have their own suite, tests/test_llm.py)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-    env["HELPDESK_LLM"] = "extractive"
-    common = ["--source", str(ROOT / "knowledge_base"), "--data-dir", str(DATA_DIR)]
-    cli = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
-    subprocess.run([*cli, "ingest", "--quiet", *common], env=env, check=True, timeout=1800)
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*cli, "serve", *common, "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=30).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text("utf-8", errors="replace")
-            time.sleep(0.3)
-        else:
-            pytest.fail("helpdesk serve did not become ready in 120 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    ingest()
+    serve = helpdesk_server(
+        "integration", {"HELPDESK_LLM": "extractive"}, tmp_path_factory.mktemp("server")
+    )
+    with running([serve], timeout=120):
+        yield serve.url
 
 
 def _expected(question: dict[str, Any]) -> set[str]:

@@ -11,28 +11,29 @@ side by side. Only one of them generates at any moment, so timings stay meaningf
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from servers import (
+    DATA_DIR,
+    Server,
+    environment,
+    free_port,
+    helpdesk_server,
+    ingest,
+    launch,
+    running,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-KNOWLEDGE_BASE = ROOT / "knowledge_base"
-# The same data folder as tests/test_integration.py: ingest is incremental, so it takes seconds.
-DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
-CLI = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
 MAX_TOKENS = 80
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
 START_TIMEOUT = 300.0  # several servers loading models side by side on 2 cores
@@ -59,96 +60,10 @@ WARRANTY_DOCUMENTS = {"manuals/en/warranty.md", "manuals/ko/warranty.md", "faq/w
 # ------------------------------------------------------------------------------ servers
 
 
-@dataclass
-class Server:
-    name: str
-    url: str
-    ready_path: str
-    log: Path
-    process: subprocess.Popen[bytes]
-
-    def log_text(self) -> str:
-        return self.log.read_text("utf-8", errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without the developer's HELPDESK_* settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-    env["HELPDESK_LOG_LEVEL"] = "INFO"
-    env.update(extra)
-    return env
-
-
-def _launch(
-    name: str, command: list[str], env: dict[str, str], port: int, ready_path: str, logs: Path
-) -> Server:
-    log = logs / f"{name}.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    return Server(name, f"http://127.0.0.1:{port}", ready_path, log, process)
-
-
-def _helpdesk(name: str, settings: Mapping[str, str], logs: Path) -> Server:
-    port = _free_port()
-    command = [
-        *CLI,
-        "serve",
-        "--source",
-        str(KNOWLEDGE_BASE),
-        "--data-dir",
-        str(DATA_DIR),
-        "--port",
-        str(port),
-    ]
-    return _launch(name, command, _environment(settings), port, "/readyz", logs)
-
-
-def _wait_until_ready(servers: list[Server]) -> None:
-    waiting = list(servers)
-    deadline = time.monotonic() + START_TIMEOUT
-    while waiting:
-        for server in list(waiting):
-            assert server.process.poll() is None, f"{server.name} exited:\n{server.log_text()}"
-            try:
-                response = httpx.get(server.url + server.ready_path, timeout=60)
-            except httpx.TransportError:
-                continue
-            if response.status_code == 200:
-                waiting.remove(server)
-        if waiting and time.monotonic() > deadline:
-            pytest.fail(f"not ready in {START_TIMEOUT:g} s: {[s.name for s in waiting]}")
-        time.sleep(0.3)
-
-
-@contextmanager
-def _running(servers: list[Server]) -> Iterator[None]:
-    """Wait for every server, and stop every one of them afterwards, whatever happened."""
-    try:
-        _wait_until_ready(servers)
-        yield
-    finally:
-        for server in servers:
-            server.process.terminate()
-        for server in servers:
-            try:
-                server.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def index() -> Path:
     """The sample knowledge base ingested once into the shared test data folder."""
-    env = _environment({"HELPDESK_LLM": "extractive"})
-    common = ["--source", str(KNOWLEDGE_BASE), "--data-dir", str(DATA_DIR)]
-    subprocess.run([*CLI, "ingest", "--quiet", *common], env=env, check=True, timeout=1800)
+    ingest(extra={"HELPDESK_LLM": "extractive"})
     return DATA_DIR
 
 
@@ -160,10 +75,10 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def llamacpp(index: Path, logs: Path) -> Iterator[Server]:
     """A helpdesk answering with the bundled model in-process."""
-    server = _helpdesk(
+    server = helpdesk_server(
         "llamacpp", {"HELPDESK_LLM": "llamacpp", "HELPDESK_LLM_MAX_TOKENS": str(MAX_TOKENS)}, logs
     )
-    with _running([server]):
+    with running([server], START_TIMEOUT):
         yield server
 
 
@@ -179,20 +94,20 @@ class Backends:
 def backends(index: Path, logs: Path) -> Iterator[Backends]:
     from helpdesk.llm.bundled import bundled_model_path
 
-    port = _free_port()
-    endpoint = _launch(
+    port = free_port()
+    endpoint = launch(
         "endpoint",
         [
             *[sys.executable, "-m", "llama_cpp.server"],
             *["--model", str(bundled_model_path()), "--model_alias", MODEL_ALIAS],
             *["--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "4096"],
         ],
-        _environment({}),
+        environment({}),
         port,
         "/v1/models",
         logs,
     )
-    openai = _helpdesk(
+    openai = helpdesk_server(
         "openai",
         {
             "HELPDESK_LLM": "openai",
@@ -204,7 +119,7 @@ def backends(index: Path, logs: Path) -> Iterator[Backends]:
         },
         logs,
     )
-    timeout = _helpdesk(
+    timeout = helpdesk_server(
         "timeout",
         {
             "HELPDESK_LLM": "llamacpp",
@@ -213,17 +128,17 @@ def backends(index: Path, logs: Path) -> Iterator[Backends]:
         },
         logs,
     )
-    dead = _helpdesk(
+    dead = helpdesk_server(
         "dead",
         {
             "HELPDESK_LLM": "openai",
-            "HELPDESK_LLM_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1",  # nothing listens
+            "HELPDESK_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # nothing listens
             "HELPDESK_LLM_MODEL": MODEL_ALIAS,
             "HELPDESK_LLM_RETRIES": "0",
         },
         logs,
     )
-    with _running([endpoint, openai, timeout, dead]):
+    with running([endpoint, openai, timeout, dead], START_TIMEOUT):
         yield Backends(endpoint, openai, timeout, dead)
 
 

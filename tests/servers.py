@@ -1,0 +1,119 @@
+"""Real servers for the end-to-end suites: ``helpdesk ingest``/``serve`` and other processes as
+subprocesses on free local ports, waited for, and always stopped.
+
+Used by test_integration.py, test_llm.py and test_browser.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE_BASE = ROOT / "knowledge_base"
+# One data folder shared by the suites: ingest is incremental, so a re-run takes seconds.
+DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
+CLI = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    ready_path: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def log_text(self) -> str:
+        return self.log.read_text("utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the developer's HELPDESK_* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env["HELPDESK_LOG_LEVEL"] = "INFO"
+    env.update(extra or {})
+    return env
+
+
+def ingest(
+    source: Path = KNOWLEDGE_BASE, data_dir: Path = DATA_DIR, extra: Mapping[str, str] | None = None
+) -> None:
+    common = ["--source", str(source), "--data-dir", str(data_dir)]
+    subprocess.run(
+        [*CLI, "ingest", "--quiet", *common], env=environment(extra), check=True, timeout=1800
+    )
+
+
+def launch(
+    name: str, command: list[str], env: dict[str, str], port: int, ready_path: str, logs: Path
+) -> Server:
+    log = logs / f"{name}.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    return Server(name, f"http://127.0.0.1:{port}", ready_path, log, process)
+
+
+def helpdesk_server(
+    name: str,
+    settings: Mapping[str, str],
+    logs: Path,
+    source: Path = KNOWLEDGE_BASE,
+    data_dir: Path = DATA_DIR,
+) -> Server:
+    """``helpdesk serve`` on a free port (not yet waited for: see :func:`running`)."""
+    port = free_port()
+    command = [*CLI, "serve", "--source", str(source), "--data-dir", str(data_dir)]
+    return launch(
+        name, [*command, "--port", str(port)], environment(settings), port, "/readyz", logs
+    )
+
+
+def wait_until_ready(servers: list[Server], timeout: float) -> None:
+    waiting = list(servers)
+    deadline = time.monotonic() + timeout
+    while waiting:
+        for server in list(waiting):
+            assert server.process.poll() is None, f"{server.name} exited:\n{server.log_text()}"
+            try:
+                response = httpx.get(server.url + server.ready_path, timeout=60)
+            except httpx.TransportError:
+                continue
+            if response.status_code == 200:
+                waiting.remove(server)
+        if waiting and time.monotonic() > deadline:
+            pytest.fail(f"not ready in {timeout:g} s: {[s.name for s in waiting]}")
+        time.sleep(0.3)
+
+
+@contextmanager
+def running(servers: list[Server], timeout: float = 300.0) -> Iterator[None]:
+    """Wait for every server, and stop every one of them afterwards, whatever happened."""
+    try:
+        wait_until_ready(servers, timeout)
+        yield
+    finally:
+        for server in servers:
+            server.process.terminate()
+        for server in servers:
+            try:
+                server.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait(timeout=30)
