@@ -11,13 +11,22 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ..errors import Forbidden, Unauthorized
 from ..language import SUPPORTED
 from ..retrieval import Query
-from ..service import Helpdesk
+from .routes import (
+    _choice,
+    _helpdesk,
+    _json_body,
+    _k,
+    _question,
+    _reject_unknown,
+    answer_json,
+    search_result,
+)
 
 agent_api = Blueprint("agent_api", __name__)
 
@@ -25,11 +34,6 @@ REALM = 'Basic realm="helpdesk agents", charset="UTF-8"'
 AUDIENCES = ("all", "public", "internal")
 _SEARCH_PARAMS = {"q", "k", "product", "language", "audience"}
 _ASK_FIELDS = {"question", "locale", "product", "language", "k", "audience", "conversation_id"}
-
-
-def _helpdesk() -> Helpdesk:
-    helpdesk: Helpdesk = current_app.extensions["helpdesk"]
-    return helpdesk
 
 
 def require_agent() -> None:
@@ -58,8 +62,6 @@ def _products() -> frozenset[str]:
 
 
 def _query(text: str, k: int, args: Any) -> tuple[Query, str]:
-    from .routes import _choice
-
     audience = _choice(args.get("audience"), "audience", AUDIENCES) or "all"
     language = _choice(args.get("language"), "language", SUPPORTED)
     product = _choice(args.get("product"), "product", _products()) if args.get("product") else None
@@ -85,8 +87,6 @@ def config() -> ResponseReturnValue:
 
 @agent_api.get("/api/agent/search")
 def search() -> ResponseReturnValue:
-    from .routes import _k, _question, _reject_unknown, search_result
-
     args = request.args
     _reject_unknown(set(args), _SEARCH_PARAMS, "parameter")
     text = _question(args.get("q"), "q")
@@ -99,8 +99,6 @@ def search() -> ResponseReturnValue:
 
 @agent_api.post("/api/agent/ask")
 def ask() -> ResponseReturnValue:
-    from .routes import _json_body, _k, _question, _reject_unknown, answer_json
-
     body = _json_body()
     _reject_unknown(set(body), _ASK_FIELDS, "field")
     text = _question(body.get("question"), "question")
