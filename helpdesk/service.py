@@ -103,6 +103,7 @@ class Helpdesk:
             folder = self.layout.current()  # raises IndexNotReady before the first ingest
             snapshot = Snapshot(folder, self.embedders)
             fusion = Fusion(
+                method=self.settings.fusion,
                 rrf_k=self.settings.rrf_k,
                 dense_weight=self.settings.dense_weight,
                 lexical_weight=self.settings.lexical_weight,

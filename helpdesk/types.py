@@ -60,6 +60,21 @@ class Chunk:
     question: str = ""
     answer: str = ""
 
+    @property
+    def topic(self) -> str:
+        """What the chunk is about, without its body: title, heading path and FAQ question.
+
+        Embedded on its own beside the chunk, so a question that rephrases a page's title or an
+        FAQ's question finds every chunk under it even when the body words things otherwise.
+        """
+        headings = list(self.headings)
+        if headings and headings[0].strip().lower() == self.title.strip().lower():
+            headings = headings[1:]  # a Markdown page usually repeats its title as a heading
+        parts = [self.title, *headings]
+        if self.question and self.question not in parts:
+            parts.append(self.question)
+        return " > ".join(part.strip() for part in parts if part.strip())
+
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for the vector store (scalar values only)."""
         return {

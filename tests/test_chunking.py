@@ -45,6 +45,8 @@ def test_each_faq_pair_is_one_chunk_with_an_anchored_url(tmp_path: Path) -> None
     assert first.text == f"{first.question}\n{first.answer}"
     assert first.headings == ("Returns",)
     assert first.embed_text == f"Help Center FAQ > Returns\n{first.text}"
+    # The topic is what the entry answers, without the answer.
+    assert first.topic == "Help Center FAQ > Returns > How long do I have to return a product?"
 
 
 def test_a_long_faq_answer_is_still_one_chunk() -> None:
@@ -126,6 +128,9 @@ def test_sections_of_a_real_markdown_file_keep_their_paths(tmp_path: Path) -> No
     assert context.startswith("Aura Speaker Guide > ")
     assert context.endswith(" > Troubleshooting > Bluetooth")
     assert body == bluetooth.text
+    # The topic is the heading path alone, the page title not repeated by its first heading.
+    assert bluetooth.topic == context
+    assert bluetooth.topic.count("Aura Speaker Guide") == 1
 
 
 def test_a_passage_repeated_in_one_document_is_chunked_once() -> None:

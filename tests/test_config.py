@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "chunk_overlap": ("70", 70),
     "top_k": ("3", 3),
     "candidates": ("12", 12),
+    "fusion": ("RRF", "rrf"),
     "rrf_k": ("20", 20),
     "fusion_weights": ("en:minilm=0.5;ko:bm25=1", "en:minilm=0.5;ko:bm25=1"),
     "reranker": ("/models/cross-encoder", "/models/cross-encoder"),

@@ -124,6 +124,13 @@ def test_first_ingest_builds_a_generation_and_counts_everything(settings: Settin
     (vectors,) = generation.glob("vectors*.npy")
     assert np.load(vectors).shape == (len(rows), FakeEmbeddings.dim)
     assert "4 added" in report.summary()
+    # Each distinct topic (title and heading path, FAQ question) is embedded once.
+    topics = json.loads((generation / "topics.json").read_text(encoding="utf-8"))
+    assert len(topics["rows"]) == len(rows)
+    assert sorted(set(topics["rows"])) == list(range(len(topics["texts"])))
+    assert len(set(topics["texts"])) == len(topics["texts"]) == report.topics_embedded
+    (topic_vectors,) = generation.glob("topics-*.npy")
+    assert np.load(topic_vectors).shape == (len(topics["texts"]), FakeEmbeddings.dim)
 
 
 def test_the_collection_records_the_embedding_model(settings: Settings) -> None:
@@ -165,9 +172,19 @@ def test_editing_one_file_reembeds_only_its_changed_chunks(
     assert (second.chunks_added, second.chunks_removed) == (1, 1)
     assert second.chunks_unchanged == first.chunks - 1
     assert second.embedded == 1
+    assert second.topics_embedded == 0  # the edit left every title and heading as it was
     texts = [r["text"] for r in records(current(settings))]
     assert any("eight seconds" in t for t in texts)
     assert not any("five seconds" in t for t in texts)
+
+
+def test_a_renamed_heading_embeds_only_the_new_topic(kb: Path, settings: Settings) -> None:
+    ingest(settings)
+    edit(kb / "manuals/speaker.md", "### Bluetooth", "### Bluetooth pairing problems")
+    second = ingest(settings)
+    assert second.topics_embedded == 1
+    topics = json.loads((current(settings) / "topics.json").read_text(encoding="utf-8"))
+    assert any(t.endswith("Bluetooth pairing problems") for t in topics["texts"])
 
 
 def test_a_document_that_comes_back_is_served_from_the_embedding_cache(

@@ -8,7 +8,9 @@
         chroma/               Chroma PersistentClient folder (dense index)
         bm25/                 bm25s index (lexical)
         chunks.jsonl          the chunks, in row order of bm25 and vectors.npy
-        vectors.npy           their embeddings, reused by the next ingest for unchanged chunks
+        vectors-*.npy         their embeddings, reused by the next ingest for unchanged chunks
+        topics.json           each chunk's topic (title, headings, FAQ question), deduplicated
+        topics-*.npy          the topics' embeddings, one matrix per model
         manifest.json         model, counts, documents -> chunk ids; written last
 
 A server only ever opens a generation that CURRENT names, and an ingest only ever writes a folder
@@ -35,7 +37,7 @@ from ..errors import IndexNotReady, IngestError
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 # Bumped whenever a generation's files change shape; older generations are rebuilt, not read.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: topic vectors (topics.json, topics-*.npy)
 
 
 @dataclass(frozen=True)

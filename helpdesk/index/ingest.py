@@ -28,7 +28,14 @@ from ..glossary import Glossary
 from ..types import Chunk
 from .generations import FORMAT_VERSION, Layout, read_manifest, write_manifest
 from .lexical import Tokenizer
-from .store import read_chunks, read_vectors, validate_generation, write_generation
+from .store import (
+    Topics,
+    read_chunks,
+    read_topic_vectors,
+    read_vectors,
+    validate_generation,
+    write_generation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,7 @@ class IngestReport:
     chunks_removed: int = 0
     chunks_unchanged: int = 0
     embedded: int = 0
+    topics_embedded: int = 0  # topic texts (titles, headings, FAQ questions) embedded
     skipped: list[SkippedFile] = field(default_factory=list)
     kept_previous: list[str] = field(default_factory=list)
     removed_generations: list[str] = field(default_factory=list)
@@ -64,7 +72,8 @@ class IngestReport:
             f"{self.documents_updated} updated, {self.documents_removed} removed, "
             f"{self.documents_unchanged} unchanged, {len(self.skipped)} skipped)",
             f"  chunks:    {self.chunks} ({self.chunks_added} added, {self.chunks_removed} "
-            f"removed, {self.chunks_unchanged} unchanged; {self.embedded} vectors embedded)",
+            f"removed, {self.chunks_unchanged} unchanged; {self.embedded} vectors embedded, "
+            f"{self.topics_embedded} for topics)",
         ]
         for skipped in self.skipped:
             kept = " (kept its previous version)" if skipped.source in self.kept_previous else ""
@@ -79,6 +88,8 @@ class _Previous:
     chunks: dict[str, Chunk] = field(default_factory=dict)
     # model id -> chunk id -> vector
     vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # model id -> topic text -> vector
+    topic_vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     glossary: Glossary = field(default_factory=Glossary)
 
 
@@ -97,6 +108,13 @@ def _load_previous(layout: Layout) -> _Previous:
             model_id: {c.id: matrix[i] for i, c in enumerate(chunks)}
             for model_id, matrix in zip(model_ids, read_vectors(folder, model_ids), strict=True)
         }
+        topics = Topics.load(folder)
+        topic_vectors = {
+            model_id: dict(zip(topics.texts, matrix, strict=True))
+            for model_id, matrix in zip(
+                model_ids, read_topic_vectors(folder, model_ids), strict=True
+            )
+        }
     except (OSError, ValueError, KeyError) as exc:
         log.warning("previous generation unreadable (%s); building from scratch", exc)
         return _Previous()
@@ -105,6 +123,7 @@ def _load_previous(layout: Layout) -> _Previous:
         documents={k: list(v) for k, v in manifest.get("documents", {}).items()},
         chunks={c.id: c for c in chunks},
         vectors=vectors,
+        topic_vectors=topic_vectors,
         glossary=Glossary.load(folder / "glossary.json"),
     )
 
@@ -173,17 +192,27 @@ def ingest(
             report.seconds = time.perf_counter() - started
             return report
 
-        matrices = [
-            _vectors(chunks, previous.vectors.get(e.model_id, {}), e, layout, settings, report, bar)
-            for e in embedders
-        ]
+        topics = Topics.of(chunks)
+        matrices: list[np.ndarray] = []
+        topic_matrices: list[np.ndarray] = []
+        for e in embedders:
+            ids = [c.id for c in chunks]
+            texts = [c.embed_text for c in chunks]
+            reuse = previous.vectors.get(e.model_id, {})
+            matrix, embedded = _vectors(ids, texts, reuse, e, layout, settings, bar)
+            matrices.append(matrix)
+            report.embedded += embedded
+            reuse = previous.topic_vectors.get(e.model_id, {})
+            matrix, embedded = _vectors(topics.texts, topics.texts, reuse, e, layout, settings, bar)
+            topic_matrices.append(matrix)
+            report.topics_embedded += embedded
+        stores = list(zip(model_ids, matrices, strict=True))
+        topic_stores = list(zip(model_ids, topic_matrices, strict=True))
         folder = layout.new_generation()
         try:
-            write_generation(
-                folder, chunks, list(zip(model_ids, matrices, strict=True)), Tokenizer()
-            )
+            write_generation(folder, chunks, stores, Tokenizer(), topics, topic_stores)
             glossary.save(folder / "glossary.json")
-            validate_generation(folder, chunks, list(zip(model_ids, matrices, strict=True)))
+            validate_generation(folder, chunks, stores, topic_stores)
             write_manifest(
                 folder,
                 {
@@ -228,34 +257,34 @@ def _count_changes(
 
 
 def _vectors(
-    chunks: list[Chunk],
+    keys: list[str],
+    texts: list[str],
     previous: dict[str, np.ndarray],
     embedder: Embedder,
     layout: Layout,
     settings: Settings,
-    report: IngestReport,
     bar: Progress,
-) -> np.ndarray:
-    """One model's vectors for ``chunks``: reused from ``previous`` where the id matches."""
-    missing = [i for i, c in enumerate(chunks) if c.id not in previous]
+) -> tuple[np.ndarray, int]:
+    """One model's vectors for ``texts`` (reused from ``previous`` where the key matches), and
+    how many texts really reached the model."""
+    missing = [i for i, key in enumerate(keys) if key not in previous]
     rows: dict[int, np.ndarray] = {
-        i: previous[c.id] for i, c in enumerate(chunks) if c.id in previous
+        i: previous[key] for i, key in enumerate(keys) if key in previous
     }
+    counting = _Counting(embedder)
     if missing:
-        counting = _Counting(embedder)
         source: Embedder = counting
         if settings.embedding_cache:
             folder = Path(settings.embedding_cache_dir or layout.embedding_cache)
             source = cached(counting, folder)
         batches = [missing[i : i + _EMBED_BATCH] for i in range(0, len(missing), _EMBED_BATCH)]
         for batch in bar(batches, f"embedding ({embedder.model_id})"):
-            vectors = source.embed_documents([chunks[i].embed_text for i in batch])
+            vectors = source.embed_documents([texts[i] for i in batch])
             for i, vector in zip(batch, vectors, strict=True):
                 rows[i] = np.asarray(vector, dtype=np.float32)
-        report.embedded += counting.count
-    if not chunks:
-        return np.zeros((0, 1), dtype=np.float32)
-    return np.stack([rows[i] for i in range(len(chunks))]).astype(np.float32)
+    if not keys:
+        return np.zeros((0, 1), dtype=np.float32), counting.count
+    return np.stack([rows[i] for i in range(len(keys))]).astype(np.float32), counting.count
 
 
 class _Counting:

