@@ -100,13 +100,18 @@ class ExtractiveAnswerer:
 
     def _primary(self, passages: list[Passage], language: str) -> Passage:
         """The passage to quote: the best-ranked one, unless one in the asker's language ranks
-        nearly as well (the same FAQ often exists in both languages). Fused scores compare
-        across languages; e5's cosines favour the question's language and do not."""
+        nearly as well (the same FAQ often exists in both languages) and is at least as close
+        to the question under the cross-lingual model (USE), whose cosines compare across
+        languages; e5's favour the question's language, so a Korean page on another subject
+        can rank next to the English answer of a Korean question."""
         top = passages[0]
         if top.chunk.language == language:
             return top
+        crossing = next((i for i, m in enumerate(self.model_ids) if m.startswith("use:")), None)
         for passage in passages[1:3]:
-            if passage.chunk.language == language and passage.score >= 0.9 * top.score:
+            if passage.chunk.language != language or passage.score < 0.9 * top.score:
+                continue
+            if crossing is None or _cosine(passage, crossing) >= _cosine(top, crossing):
                 return passage
         return top
 
@@ -127,3 +132,8 @@ class ExtractiveAnswerer:
             chosen.append(sentence)
             size += len(sentence) + 1
         return chosen
+
+
+def _cosine(passage: Passage, model: int) -> float:
+    scores = passage.dense_scores
+    return scores[model] if model < len(scores) else 0.0
