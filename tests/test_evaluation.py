@@ -101,8 +101,8 @@ def test_lexical_metrics_are_exact(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_hybrid_ranks_the_only_relevant_document_first(dataset: Path, tmp_path: Path) -> None:
-    # The dense side ranks every chunk, but only the relevant one also has a BM25 rank, so RRF
-    # puts it first whatever the fake vectors say.
+    # The dense side ranks every chunk, but only the relevant one also has a BM25 rank, so
+    # fusion puts it first whatever the fake vectors say.
     data_dir = tmp_path / "idx"
     result = run_eval(
         str(dataset), "--json", "--data-dir", str(data_dir), "--max-queries", "1", "--seed", "3"
@@ -121,6 +121,17 @@ def test_hybrid_ranks_the_only_relevant_document_first(dataset: Path, tmp_path: 
     assert again["index"]["generation"] == row["index"]["generation"]
     assert again["queries"] == 4
     assert 0.0 <= again["ndcg@10"] <= 1.0
+
+
+@pytest.mark.parametrize("fusion", ["score", "rrf"])
+def test_either_fusion_ranks_the_only_relevant_document_first(
+    dataset: Path, tmp_path: Path, fusion: str
+) -> None:
+    data_dir = str(tmp_path / "idx")
+    args = ["--json", "--data-dir", data_dir, "--max-queries", "1", "--seed", "3"]
+    [row] = results_of(run_eval(str(dataset), "--fusion", fusion, *args))
+    assert row["settings"]["fusion"] == fusion
+    assert row["mrr@10"] == 1.0
 
 
 def test_table_output_names_each_dataset(dataset: Path, tmp_path: Path) -> None:
