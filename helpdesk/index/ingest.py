@@ -195,9 +195,9 @@ def ingest(
         topics = Topics.of(chunks)
         matrices: list[np.ndarray] = []
         topic_matrices: list[np.ndarray] = []
+        ids = [c.id for c in chunks]
+        texts = [c.embed_text for c in chunks]
         for e in embedders:
-            ids = [c.id for c in chunks]
-            texts = [c.embed_text for c in chunks]
             reuse = previous.vectors.get(e.model_id, {})
             matrix, embedded = _vectors(ids, texts, reuse, e, layout, settings, bar)
             matrices.append(matrix)
