@@ -41,6 +41,13 @@ class Document:
     sections: tuple[Section, ...]
 
 
+def heading_path(title: str, headings: tuple[str, ...]) -> list[str]:
+    """The title, then the headings above a passage, without the title twice."""
+    if headings and headings[0].strip().lower() == title.strip().lower():
+        headings = headings[1:]  # a Markdown page usually repeats its title as the first heading
+    return [title, *headings]
+
+
 @dataclass(frozen=True)
 class Chunk:
     """The unit that is embedded, indexed and cited."""
@@ -67,10 +74,7 @@ class Chunk:
         Embedded on its own beside the chunk, so a question that rephrases a page's title or an
         FAQ's question finds every chunk under it even when the body words things otherwise.
         """
-        headings = list(self.headings)
-        if headings and headings[0].strip().lower() == self.title.strip().lower():
-            headings = headings[1:]  # a Markdown page usually repeats its title as a heading
-        parts = [self.title, *headings]
+        parts = heading_path(self.title, self.headings)
         if self.question and self.question not in parts:
             parts.append(self.question)
         return " > ".join(part.strip() for part in parts if part.strip())

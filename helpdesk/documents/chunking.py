@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 
-from ..types import Chunk, Document, Section
+from ..types import Chunk, Document, Section, heading_path
 
 # Paragraphs, lines, then sentence ends in English and Korean, then words.
 _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "다. ", "요. ", "; ", ", ", " ", ""]
@@ -26,9 +26,7 @@ def chunk_id(source: str, payload: Mapping[str, object]) -> str:
 
 
 def _embed_text(title: str, headings: tuple[str, ...], body: str) -> str:
-    if headings and headings[0].strip().lower() == title.strip().lower():
-        headings = headings[1:]  # a Markdown page usually repeats its title as the first heading
-    context = " > ".join(h for h in (title, *headings) if h)
+    context = " > ".join(h for h in heading_path(title, headings) if h)
     return f"{context}\n{body}" if context else body
 
 
