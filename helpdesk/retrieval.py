@@ -23,6 +23,7 @@ import numpy as np
 
 from .embeddings import Embedder, ranker_name
 from .glossary import Expander, Glossary
+from .index.hits import top_hits
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
 from .language import detect_language
@@ -155,6 +156,10 @@ class Retriever:
             else []
             for index, embed in enumerate(self._embed)
         ]
+        topic_scores = [
+            self.snapshot.topic_scores(model, vector) if topic_weights[model] > 0 else None
+            for model, vector in enumerate(vectors)
+        ]
         rankings: list[Ranking] = []
         balance: dict[str | None, float] = {}
         for language in languages:
@@ -163,8 +168,9 @@ class Retriever:
                 filters["language"] = (language,)
             mask = self.snapshot.mask(filters)
             for model, vector in enumerate(vectors):
-                if topic_weights[model] > 0:
-                    hits = self.snapshot.topic_search(model, vector, pool, mask)
+                scores = topic_scores[model]
+                if scores is not None:
+                    hits = top_hits(np.where(mask, scores, -np.inf), pool)
                     rankings.append(Ranking("topic", language, topic_weights[model], hits))
                 if weights[model] == 0 and not balancing[model]:
                     continue

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..language import has_hangul
 from ..types import Chunk
+from .hits import top_hits
 
 # Kiwi tags kept as index terms: nouns, numerals, verb/adjective stems, roots, foreign words,
 # numbers and hanja. Particles, endings and suffixes carry no topic.
@@ -143,13 +144,7 @@ class LexicalIndex:
             return []
         weights = None if mask is None else mask.astype(np.float32)
         scores = np.asarray(self._bm25.get_scores(terms, weight_mask=weights), dtype=np.float32)
-        positive = np.flatnonzero(scores > 0)
-        if positive.size == 0:
-            return []
-        k = min(k, positive.size)
-        top = positive[np.argpartition(-scores[positive], k - 1)[:k]]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top]
+        return top_hits(np.where(scores > 0, scores, -np.inf), k)
 
 
 class TermStats:

@@ -280,25 +280,17 @@ class Snapshot:
                 results.append((row, 1.0 - float(distance)))
         return results
 
-    def topic_search(
-        self, model: int, vector: list[float], k: int, mask: np.ndarray
-    ) -> list[tuple[int, float]]:
-        """Top ``k`` (row, cosine) pairs by the chunks' topics under one model, within ``mask``.
+    def topic_scores(self, model: int, vector: list[float]) -> np.ndarray:
+        """Each chunk row's cosine with ``vector`` by its topic under one model.
 
-        Topics are few (one per page section or FAQ question), so this is an exact search in
-        memory rather than a second vector collection.
+        Topics are few (one per page section or FAQ question), so this is an exact product in
+        memory rather than a second vector collection; a query computes it once per model and
+        masks it per language.
         """
         if not self.chunks or not len(vector):
-            return []
+            return np.zeros(len(self.chunks), dtype=np.float32)
         per_topic = np.asarray(self.topic_vectors[model] @ np.asarray(vector, dtype=np.float32))
-        scores = np.where(mask, per_topic[self.topics.rows], -np.inf)
-        allowed = int(mask.sum())
-        k = min(k, allowed)
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(row), float(scores[row])) for row in top]
+        return per_topic[self.topics.rows]
 
     def close(self) -> None:
         self._client.close()
