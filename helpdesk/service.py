@@ -7,6 +7,7 @@ pointer and moves to a new generation between requests, without a restart.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -83,6 +84,12 @@ class Helpdesk:
         if self._embedders is None:
             self._embedders = make_embedders(self.settings.embedding)
         return self._embedders
+
+    @functools.cached_property
+    def cross_lingual(self) -> int | None:
+        """The index of the first cross-lingual model (its cosines compare across languages)."""
+        flags = [bool(getattr(e, "cross_lingual", False)) for e in self.embedders]
+        return flags.index(True) if True in flags else None
 
     @property
     def model_id(self) -> str:
@@ -198,6 +205,7 @@ class Helpdesk:
             audience=query.audience,
             min_confidence=self.settings.min_confidence,
             contact=self.settings.handoff_contact,
+            cross_lingual=self.cross_lingual,
         )
         draft = answerer.answer(standalone, passages, language)
         draft = replace(

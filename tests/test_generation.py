@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import build_small_index
+from conftest import build_small_index, make_passage
 from flask.testing import FlaskClient
 
 from helpdesk import create_app
@@ -29,7 +29,7 @@ from helpdesk.errors import ConfigError
 from helpdesk.index.lexical import Tokenizer
 from helpdesk.llm import LLMError
 from helpdesk.service import Helpdesk
-from helpdesk.types import Chunk, Passage
+from helpdesk.types import Passage
 
 LABELS = Path(__file__).parent / "data" / "verification.yaml"
 WARRANTY = "Every device has a two year limited warranty from the date of purchase [1]."
@@ -168,19 +168,7 @@ def test_sentences_and_citation_markers_are_split() -> None:
 
 
 def passage(text: str, title: str = "Guide") -> Passage:
-    chunk = Chunk(
-        id="c1",
-        text=text,
-        embed_text=text,
-        source="guide.md",
-        title=title,
-        url="",
-        language="en",
-        audience="public",
-        product="",
-        updated="",
-    )
-    return Passage(chunk=chunk, score=1.0)
+    return make_passage(text, title=title)
 
 
 def test_prompt_numbers_and_escapes_passages() -> None:

@@ -49,6 +49,8 @@ class ExtractiveAnswerer:
     min_confidence: float = 0.5
     contact: str = "support"
     max_chars: int = 600
+    # Which of a passage's dense scores comes from a cross-lingual model (USE), if any.
+    cross_lingual: int | None = None
 
     def answer(self, question: str, passages: list[Passage], language: str) -> Answer:
         score = confidence(
@@ -107,7 +109,7 @@ class ExtractiveAnswerer:
         top = passages[0]
         if top.chunk.language == language:
             return top
-        crossing = next((i for i, m in enumerate(self.model_ids) if m.startswith("use:")), None)
+        crossing = self.cross_lingual
         for passage in passages[1:3]:
             if passage.chunk.language != language or passage.score < 0.9 * top.score:
                 continue
