@@ -115,6 +115,13 @@ SETTINGS: tuple[Setting, ...] = (
         "then added) or rrf (reciprocal-rank fusion).",
         choices=("score", "rrf"),
     ),
+    Setting(
+        "typo_tolerance",
+        True,
+        "Correct misspelt English words of a question to the closest word the knowledge base "
+        "uses (one or two keystrokes away) before retrieval; known and common words are kept.",
+        _bool,
+    ),
     Setting("rrf_k", 10, "Reciprocal-rank-fusion constant k (with FUSION=rrf).", _positive_int),
     Setting(
         "fusion_weights",
@@ -273,6 +280,7 @@ class Settings:
     top_k: int = 5
     candidates: int = 30
     fusion: str = "score"
+    typo_tolerance: bool = True
     rrf_k: int = 10
     fusion_weights: str = ""
     dense_weight: float = 1.0

@@ -439,7 +439,7 @@ def evaluate(
             rr.append(reciprocal_rank(ranked, relevant, 10))
             found.append(len(ranked))
             score = confidence(
-                dataset.queries[query_id],
+                engine.correct(dataset.queries[query_id]).text,
                 passages[: settings.top_k],
                 model_ids,
                 helpdesk.tokenizer,

@@ -17,7 +17,7 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from .index.lexical import Tokenizer
 from .index.store import Snapshot
 from .language import detect_language
 from .reranking import CrossEncoderReranker
+from .spelling import Correction, Speller
 from .types import Passage
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -118,6 +119,7 @@ class Retriever:
         fusion: Fusion,
         reranker: CrossEncoderReranker | None = None,
         rerank_candidates: int = 20,
+        typo_tolerance: bool = True,
     ) -> None:
         self.snapshot = snapshot
         self.reranker = reranker
@@ -128,10 +130,28 @@ class Retriever:
         # Help-center traffic repeats itself ("reset password"); the e5 query embedding is the
         # slowest step of a search, so remember recent ones.
         self._embed = [functools.lru_cache(maxsize=2048)(e.embed_query) for e in self.embedders]
-        self.expander = Expander(Glossary.load(snapshot.folder / "glossary.json"), tokenizer)
+        glossary = Glossary.load(snapshot.folder / "glossary.json")
+        self.expander = Expander(glossary, tokenizer)
+        self.speller = (
+            Speller(
+                snapshot.chunks,
+                snapshot.terms,
+                tokenizer,
+                protected=[w for group in glossary.groups for p in group for w in str(p).split()],
+            )
+            if typo_tolerance
+            else None
+        )
+
+    def correct(self, text: str, audience: str = "public") -> Correction:
+        """The question as retrieval reads it: misspelt words corrected (see :mod:`.spelling`)."""
+        if self.speller is None:
+            return Correction(text, ())
+        return self.speller.correct(text, audience)
 
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
+        query = replace(query, text=self.correct(query.text, query.audience).text)
         pool = max(self.fusion.candidates, query.k * 3)
         terms = self.expander.expand(self.tokenizer.tokenize(query.text))
         # Rank within each language of the index separately, then fuse the lists: a Korean

@@ -31,6 +31,7 @@ from .llm import ChatModel, make_llm
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Query, Retriever, fusion_weights
 from .snippets import Snippet, make_snippet
+from .spelling import Correction
 from .types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class Helpdesk:
                 fusion,
                 reranker=self.reranker,
                 rerank_candidates=self.settings.rerank_candidates,
+                typo_tolerance=self.settings.typo_tolerance,
             )
             previous, self._retriever = self._retriever, retriever
             log.info("serving index generation %s (%d chunks)", name, len(snapshot.chunks))
@@ -155,8 +157,15 @@ class Helpdesk:
         with self._feedback_lock, path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
 
+    def correct(self, text: str, audience: str = "public") -> Correction:
+        """``text`` with misspelt words corrected, as search and answers read it."""
+        return self.retriever().correct(text, audience)
+
     def search(self, query: Query) -> list[SearchHit]:
-        passages = self.retriever().retrieve(query)
+        retriever = self.retriever()
+        # Corrected here too, not only inside retrieve(), so snippets highlight what was found.
+        query = replace(query, text=retriever.correct(query.text, query.audience).text)
+        passages = retriever.retrieve(query)
         terms = set(self.tokenizer.tokenize(query.text))  # once, not once per result
         return [
             SearchHit(p, make_snippet(p.chunk.text, query.text, self.tokenizer, terms=terms))
@@ -190,9 +199,12 @@ class Helpdesk:
         started = time.monotonic()
         conversation_id = conversation_id or self.conversations.new_id()
         history = self.conversations.history(conversation_id)
-        standalone = standalone_question(query.text, history)
         language = _language(query.text, locale)
         retriever = self.retriever()
+        # Typos corrected before anything reads the question: retrieval, confidence, the LLM.
+        standalone = retriever.correct(
+            standalone_question(query.text, history), query.audience
+        ).text
         passages = retriever.retrieve(replace(query, text=standalone))
         # The extractive answer quotes one of the top three; the prompt carries LLM_PASSAGES.
         sources = passages[: max(self.settings.llm_passages, 3)]

@@ -42,6 +42,7 @@ def main() -> None:
     outside = [q["question"] for q in yaml.safe_load(Path(args.out_of_scope).read_text("utf-8"))]
 
     def signals(question: str) -> tuple[float, float, float, float]:
+        question = retriever.correct(question).text  # as the answerer reads it
         passages = retriever.retrieve(Query(question, k=settings.top_k))
         found = evidence(question, passages, helpdesk.tokenizer, retriever.snapshot.terms)
         value = score(found, models) if passages else 0.0

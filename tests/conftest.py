@@ -184,6 +184,7 @@ def make_passage(
     source: str = "guide.md",
     title: str = "Guide",
     language: str = "en",
+    audience: str = "public",
     score: float = 1.0,
     dense_scores: tuple[float, ...] = (),
 ) -> Passage:
@@ -196,7 +197,7 @@ def make_passage(
         title=title,
         url="",
         language=language,
-        audience="public",
+        audience=audience,
         product="",
         updated="",
     )

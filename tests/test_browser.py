@@ -186,6 +186,18 @@ def test_search_as_you_type_shows_the_right_article_first(
     shot(p, "help-center-search-ko" if "루모" in query else "help-center-search")
 
 
+def test_a_misspelt_search_says_what_it_searched_for(sites: dict[str, str], page: object) -> None:
+    p = page
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
+    p.fill("#search-input", "factory reset aura speakr")  # type: ignore[attr-defined]
+    first = p.locator("#results .result").first  # type: ignore[attr-defined]
+    first.wait_for(timeout=15_000)
+    href = first.locator("a.result-title").get_attribute("href") or ""
+    assert "/en/manuals/aura-speaker" in href, href
+    count = p.locator("#results-count")  # type: ignore[attr-defined]
+    count.filter(has_text="factory reset aura speaker").wait_for(timeout=5_000)
+
+
 def test_results_are_keyboard_navigable(sites: dict[str, str], page: object) -> None:
     p = page
     p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]

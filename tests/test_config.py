@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "candidates": ("12", 12),
     "fusion": ("RRF", "rrf"),
     "rrf_k": ("20", 20),
+    "typo_tolerance": ("off", False),
     "fusion_weights": ("en:minilm=0.5;ko:bm25=1", "en:minilm=0.5;ko:bm25=1"),
     "reranker": ("/models/cross-encoder", "/models/cross-encoder"),
     "rerank_candidates": ("12", 12),

@@ -142,9 +142,9 @@ def test_out_of_scope_set_is_mostly_caught_and_answerable_rarely_refused(server:
     caught_rate = sum(caught) / len(caught)
     refused_rate = sum(refused) / len(refused)
     print(f"out-of-scope caught {caught_rate:.0%}, answerable refused {refused_rate:.0%}")
-    # Calibrated figures (scripts/calibrate_confidence.py): 80% caught, 5.9% refused (3 of 51,
-    # two of them Korean questions answered only in English); on the shared BEIR sets the
-    # refusal rate of answerable questions is 0.7% (English) and 1.7% (Korean).
+    # Calibrated figures (scripts/calibrate_confidence.py): 76% caught, 3.9% refused (2 of 51,
+    # both Korean questions answered only in English); on the shared BEIR sets the refusal rate
+    # of answerable questions is 1.0% (English) and 1.2% (Korean).
     assert caught_rate >= 0.75
     assert refused_rate <= 0.06
 

@@ -92,9 +92,14 @@ def search() -> ResponseReturnValue:
     text = _question(args.get("q"), "q")
     k = _k(args.get("k"), 10)
     query, audience = _query(text, k, args)
-    hits = [h for h in _helpdesk().search(query) if _keep(audience, h.passage.chunk.audience)]
+    helpdesk = _helpdesk()
+    hits = [h for h in helpdesk.search(query) if _keep(audience, h.passage.chunk.audience)]
     results = [search_result(hit) | {"audience": hit.passage.chunk.audience} for hit in hits[:k]]
-    return jsonify({"query": text, "audience": audience, "results": results})
+    correction = helpdesk.correct(text, query.audience)
+    corrected = correction.text if correction.changes else None
+    return jsonify(
+        {"query": text, "corrected_query": corrected, "audience": audience, "results": results}
+    )
 
 
 @agent_api.post("/api/agent/ask")

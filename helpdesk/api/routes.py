@@ -102,8 +102,17 @@ def search() -> ResponseReturnValue:
     k = _k(args.get("k"), 10)
     language = _choice(args.get("language"), "language", SUPPORTED)
     product = _choice(args.get("product"), "product", _products()) if args.get("product") else None
-    hits = _helpdesk().search(Query(question, k=k, product=product, language=language))
-    return jsonify({"query": question, "results": [search_result(hit) for hit in hits]})
+    helpdesk = _helpdesk()
+    hits = helpdesk.search(Query(question, k=k, product=product, language=language))
+    correction = helpdesk.correct(question)
+    return jsonify(
+        {
+            "query": question,
+            # What was searched instead, when a misspelt word was corrected ("Showing results for").
+            "corrected_query": correction.text if correction.changes else None,
+            "results": [search_result(hit) for hit in hits],
+        }
+    )
 
 
 def search_result(hit: SearchHit) -> dict[str, Any]:

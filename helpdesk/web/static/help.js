@@ -50,6 +50,7 @@
       allProducts: "All products",
       resultsLabel: "Search results",
       resultsCount: (n) => (n === 1 ? "1 result" : `${n} results`),
+      correctedTo: (q) => `showing results for “${q}”`,
       noResultsShort: "No results",
       noResults: (q) => `No results for “${q}”`,
       noResultsHelp: "Try other words, check the spelling, or ask a question instead.",
@@ -114,6 +115,7 @@
       allProducts: "모든 제품",
       resultsLabel: "검색 결과",
       resultsCount: (n) => `검색 결과 ${n}건`,
+      correctedTo: (q) => `“${q}”(으)로 검색한 결과`,
       noResultsShort: "검색 결과 없음",
       noResults: (q) => `“${q}”에 대한 검색 결과가 없습니다`,
       noResultsHelp: "다른 단어로 검색하거나 맞춤법을 확인해 보세요. 질문으로 물어보셔도 됩니다.",
@@ -244,7 +246,10 @@
     renderTopics();
     renderProducts();
     renderContact();
-    if (state.lastSearch) renderResults(state.lastSearch.query, state.lastSearch.results, true);
+    if (state.lastSearch) {
+      const { query, results, corrected } = state.lastSearch;
+      renderResults(query, results, true, corrected);
+    }
     if (state.searchFailed) els.searchError.textContent = t("searchError");
     renderStatus();
     if (els.answerQuestion.dataset.question) renderQuestion(els.answerQuestion.dataset.question);
@@ -340,7 +345,8 @@
       const results = Array.isArray(body.results) ? body.results : [];
       state.searchFailed = false;
       els.searchError.hidden = true;
-      renderResults(query, results, false);
+      const corrected = typeof body.corrected_query === "string" ? body.corrected_query : null;
+      renderResults(query, results, false, corrected);
     } catch (error) {
       if (isAbort(error) || controller !== state.searchController) return;
       state.lastSearch = null;
@@ -359,13 +365,15 @@
     }
   }
 
-  function renderResults(query, results, keepFocus) {
+  function renderResults(query, results, keepFocus, corrected) {
     const focusedIndex = keepFocus ? activeResultIndex() : -1;
-    state.lastSearch = { query, results };
+    state.lastSearch = { query, results, corrected };
     clear(els.results);
     results.forEach((result, index) => els.results.appendChild(resultItem(result, index)));
     els.results.hidden = results.length === 0;
-    els.resultsCount.textContent = results.length ? t("resultsCount", results.length) : t("noResultsShort");
+    const count = results.length ? t("resultsCount", results.length) : t("noResultsShort");
+    // A misspelt word was corrected: say what was searched, so a wrong guess is visible.
+    els.resultsCount.textContent = corrected ? `${count} · ${t("correctedTo", corrected)}` : count;
     els.resultsEmpty.hidden = results.length !== 0;
     els.resultsEmptyTitle.textContent = t("noResults", query);
     const first = els.results.querySelector(".result");

@@ -1,0 +1,106 @@
+"""Typo tolerance: misspelt question words corrected to the knowledge base's own words.
+
+The speller runs over hand-built chunks (real tokenizer, real term statistics); the last tests
+go through the small index and the HTTP API.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SECRET, build_small_index, make_passage
+from flask.testing import FlaskClient
+
+from helpdesk import create_app
+from helpdesk.config import Settings
+from helpdesk.index.lexical import TermStats, Tokenizer
+from helpdesk.retrieval import Query
+from helpdesk.service import Helpdesk
+from helpdesk.spelling import Speller, max_edits
+
+PAGES = [
+    ("The warranty covers every device for one year from delivery.", "public"),
+    ("Factory reset: hold the button for twenty seconds until the light blinks.", "public"),
+    ("Managers may approve a goodwill refund for loyal customers.", "internal"),
+    ("스피커 서비스 센터는 평일에 운영합니다.", "public"),
+]
+
+
+@pytest.fixture(scope="module")
+def speller(tokenizer: Tokenizer) -> Speller:
+    chunks = [
+        make_passage(text, source=f"p{i}.md", audience=audience).chunk
+        for i, (text, audience) in enumerate(PAGES)
+    ]
+    terms = TermStats.build(chunks, [tokenizer.tokenize(c.embed_text) for c in chunks])
+    return Speller(chunks, terms, tokenizer, protected=["warrantee"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("warrenty", "warranty"),  # a wrong vowel
+        ("fatcory", "factory"),  # two letters swapped
+        ("devcie", "device"),
+        ("Delivary", "Delivery"),  # the capital is kept
+        ("twentyy", "twenty"),  # a doubled letter
+    ],
+)
+def test_misspelt_words_become_the_knowledge_base_words(
+    speller: Speller, typed: str, meant: str
+) -> None:
+    assert speller.correct(f"How long is the {typed}?").text == f"How long is the {meant}?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does the warranty cover water damage?",  # every word known or a stop word
+        "Is the device managing my routines?",  # another form of a known word ("manage")
+        "Can I pay with bitcoin?",  # a common English word, not a typo: still out of scope
+        "Does it work with my iphone?",
+        "Can I reset the ligt?",  # four letters: too short to guess
+        "Is a warrantee the same thing?",  # a glossary word
+        "스피커 써비스 센터",  # Korean is left to Kiwi and e5
+    ],
+)
+def test_known_common_short_and_glossary_words_are_left_alone(
+    speller: Speller, question: str
+) -> None:
+    correction = speller.correct(question)
+    assert correction.changes == ()
+    assert correction.text == question
+
+
+def test_public_questions_are_never_corrected_to_internal_words(speller: Speller) -> None:
+    assert speller.correct("approev a refund").changes == ()  # "approve" is internal-only
+    internal = speller.correct("approev a refund", audience="internal")
+    assert internal.text == "approve a refund"
+    assert internal.changes == (("approev", "approve"),)
+
+
+def test_longer_words_may_be_two_edits_away() -> None:
+    assert [max_edits(w) for w in ("abcd", "abcde", "abcdefgh", "abcdefghi")] == [0, 1, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return build_small_index(tmp_path_factory.mktemp("spelling"))
+
+
+def test_a_misspelt_search_finds_what_the_well_spelt_one_finds(built: Settings) -> None:
+    helpdesk = Helpdesk(built)
+    clean = helpdesk.search(Query("How do I connect the speaker to Wi-Fi?", k=3))
+    typo = helpdesk.search(Query("How do I conect the speakr to Wi-Fi?", k=3))
+    assert [h.passage.chunk.id for h in typo] == [h.passage.chunk.id for h in clean]
+    off = Helpdesk(built.replace(typo_tolerance=False))
+    assert off.correct("conect the speakr").changes == ()
+
+
+def test_the_search_api_says_what_it_searched_for(built: Settings) -> None:
+    client: FlaskClient = create_app(built, Helpdesk(built)).test_client()
+    body = client.get("/api/search?q=conect+the+speakr").get_json()
+    assert body["query"] == "conect the speakr"
+    assert body["corrected_query"] == "connect the speaker"
+    assert client.get("/api/search?q=connect+the+speaker").get_json()["corrected_query"] is None
+    # The internal document's secret word is not offered as a correction to the public.
+    assert SECRET not in str(client.get(f"/api/search?q={SECRET[:-1]}").get_json())
