@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .answering.confidence import evidence, unrelated
 from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import Event, Generation
 from .answering.prompt import PromptTemplate
@@ -166,6 +167,16 @@ class Helpdesk:
         # Corrected here too, not only inside retrieve(), so snippets highlight what was found.
         query = replace(query, text=retriever.correct(query.text, query.audience).text)
         passages = retriever.retrieve(query)
+        model_ids = [e.model_id for e in self.embedders]
+        signals = evidence(
+            query.text,
+            passages[: self.settings.top_k],
+            self.tokenizer,
+            retriever.snapshot.terms,
+            query.audience,
+        )
+        if unrelated(signals, model_ids):
+            return []  # gibberish or far off topic: the page's "No results" state, not noise
         terms = set(self.tokenizer.tokenize(query.text))  # once, not once per result
         return [
             SearchHit(p, make_snippet(p.chunk.text, query.text, self.tokenizer, terms=terms))

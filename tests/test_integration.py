@@ -149,6 +149,21 @@ def test_out_of_scope_set_is_mostly_caught_and_answerable_rarely_refused(server:
     assert refused_rate <= 0.06
 
 
+def test_search_shows_nothing_for_gibberish_but_results_for_a_short_real_query(
+    server: str,
+) -> None:
+    def results(query: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{server}/api/search", params={"q": query}, timeout=30)
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["results"]
+        return found
+
+    assert results("asdfgh qwerty") == []
+    assert results("What is the capital of France?") == []
+    for real in ("warranty", "보증", "reset", "공동현관 비밀번호는 어디에 적으면 되나요?"):
+        assert len(results(real)) == 10, real
+
+
 def test_reply_language_follows_the_question(server: str) -> None:
     korean = _ask(server, "환불은 며칠 안에 받을 수 있나요?")
     english = _ask(server, "How long does a refund take?")

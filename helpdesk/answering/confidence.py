@@ -112,6 +112,23 @@ def score(signals: Evidence, model_ids: Sequence[str]) -> float:
     return round(value, 4)
 
 
+def unrelated(signals: Evidence, model_ids: Sequence[str]) -> bool:
+    """Nothing retrieved has anything to do with the question: the knowledge base uses none of
+    its words and no calibrated model finds even a loosely related passage ("asdfgh qwerty",
+    "What is the capital of France?"). Search then shows no results rather than ten random ones.
+
+    Far stricter than "not covered": a question with any known word, or whose best passage is
+    only in the other language (USE still scores it above its floor), is never unrelated.
+    """
+    if signals.unknown < 0.999:
+        return False
+    return all(
+        _rescaled(cosine, model) == 0.0
+        for index, (cosine, model) in enumerate(zip(signals.dense, model_ids, strict=False))
+        if index == 0 or model in CALIBRATIONS
+    )
+
+
 def confidence(
     question: str,
     passages: Sequence[Passage],
