@@ -175,7 +175,9 @@ class Helpdesk:
             retriever.snapshot.terms,
             query.audience,
         )
-        if unrelated(signals, model_ids):
+        # BM25 matching a passage (through a glossary synonym, say) proves a known word.
+        matched = any(p.lexical_score is not None for p in passages)
+        if not matched and unrelated(signals, model_ids):
             return []  # gibberish or far off topic: the page's "No results" state, not noise
         terms = set(self.tokenizer.tokenize(query.text))  # once, not once per result
         return [
