@@ -118,8 +118,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "typo_tolerance",
         True,
-        "Correct misspelt English words of a question to the closest word the knowledge base "
-        "uses (one or two keystrokes away) before retrieval; known and common words are kept.",
+        "Correct misspelt words of a question (English, and Korean words with a noun Kiwi does "
+        "not know) to the closest word the knowledge base uses, one or two keystrokes away, "
+        "before retrieval; known and common words are kept.",
         _bool,
     ),
     Setting("rrf_k", 10, "Reciprocal-rank-fusion constant k (with FUSION=rrf).", _positive_int),

@@ -1,26 +1,29 @@
 """Typo tolerance for questions: a word the knowledge base never uses is replaced by the
 closest word it does use, when one is a keystroke or two away.
 
-Customers type "warrenty" and "fatcory reset". BM25 finds nothing for a word no page contains,
-and an embedding model reads a misspelt word as a different one, so a single slip can lose the
-page that answers. The question is corrected once, before retrieval, so every ranker and the
-answer's confidence see the same corrected text, and the search page can say what it searched.
+Customers type "warrenty", "fatcory reset" and "기급복지". BM25 finds nothing for a word no page
+contains, and an embedding model reads a misspelt word as a different one, so a single slip can
+lose the page that answers. The question is corrected once, before retrieval, so every ranker
+and the answer's confidence see the same corrected text, and the search page can say what it
+searched.
 
-What is left alone:
-- words the knowledge base uses, and words whose index term it uses ("managing" when pages say
-  "manage"): only unknown words are corrected, so a well-spelt question is never changed;
-- common English words (wordfreq's Zipf frequency of 3 or more: "bullying", "iphone"), which are
-  what the customer meant even when no page mentions them: out-of-scope questions must stay so;
-- words shorter than five letters (one edit from too many words), glossary words, and digits:
-  only runs of Latin letters are words here, so "X200" or "v4.2.1" are never touched;
-- Korean: correcting eojeols (word plus particles) or Kiwi morphemes against the pages' own was
-  measured to lose more on well-typed questions than it won back on misspelt ones, because
-  e5 already reads most Korean slips; Kiwi handles spacing on its own.
+A word is corrected only when it looks misspelt, not merely new to this knowledge base:
+- English: no page uses it, nor its index term ("managing" when pages say "manage"), and it is
+  not a common English word (wordfreq's Zipf frequency under 3: "bullying", "iphone" and
+  "bitcoin" stay as typed, so out-of-scope questions stay out of scope). Five letters at least:
+  shorter words are one edit from too many others.
+- Korean: no page uses the word (with its particles: "셔비스는"), and Kiwi had to guess one of
+  its nouns because its dictionary lacks it. Without that check, real words the pages happen
+  not to use were "corrected" into others ("얻을" into "없을", "재정" into "지정") and well-typed
+  questions lost more than misspelt ones won back. Two syllables at least.
+- Never: glossary words, or digits (only runs of letters are words here, so "X200" and
+  "v4.2.1" are never touched).
 
-Distances are optimal string alignment (swapping two neighbouring letters is one edit), computed
-by rapidfuzz. A word may be one edit from its correction, two from nine letters on. Among equally
-close words the one more pages use wins, and a correction only ever names a word the asking
-audience's pages use.
+Distances are optimal string alignment (swapping two neighbouring letters is one edit),
+computed by rapidfuzz; Korean is compared letter by letter (jamo, after Unicode decomposition:
+"셔비스" is one vowel from "서비스"). An English word may be one edit from its correction, two
+from nine letters on; a Korean word one. Among equally close words the one more pages use wins,
+and a correction only ever names a word the asking audience's pages use.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -38,14 +42,27 @@ from .index.lexical import TermStats, Tokenizer
 from .types import Chunk
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
+_WORD = re.compile(f"{_LATIN_WORD.pattern}|{_HANGUL_WORD.pattern}")
 COMMON_ZIPF = 3.0  # wordfreq's log scale: 3 is once per million words ("bullying" is 3.97)
+
+
+def is_hangul(word: str) -> bool:
+    return bool(_HANGUL_WORD.fullmatch(word))
 
 
 def max_edits(word: str) -> int:
     """How far a word of this length may be from its correction (0: never corrected)."""
+    if is_hangul(word):
+        return 1 if len(word) >= 2 else 0
     if len(word) < 5:
         return 0
     return 1 if len(word) < 9 else 2
+
+
+def _letters(word: str) -> str:
+    """What distances are measured on: Hangul syllables split into jamo, other text as is."""
+    return unicodedata.normalize("NFD", word)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -61,8 +78,32 @@ class Correction:
     changes: tuple[tuple[str, str], ...]  # (typed, corrected) pairs, in order
 
 
+@dataclass(frozen=True)
+class _Vocabulary:
+    counts: dict[str, int]  # word -> chunks using it
+    words: list[str]
+    letters: list[str]  # each word as distances see it
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> _Vocabulary:
+        words = list(counts)
+        return cls(counts, words, [_letters(w) for w in words])
+
+    def closest(self, word: str, edits: int) -> str | None:
+        """The nearest word within ``edits``; among equals, the one more chunks use."""
+        matches = process.extract(
+            _letters(word), self.letters, scorer=OSA.distance, score_cutoff=edits, limit=None
+        )
+        if not matches:
+            return None
+        _letters_of, _distance, index = min(
+            matches, key=lambda m: (m[1], -self.counts[self.words[m[2]]], self.words[m[2]])
+        )
+        return self.words[index]
+
+
 class Speller:
-    """Corrects the Latin-script words of a question against the knowledge base's words."""
+    """Corrects the English and Korean words of a question against the knowledge base's."""
 
     def __init__(
         self,
@@ -75,22 +116,25 @@ class Speller:
         self.terms = terms
         self.tokenizer = tokenizer
         self.protected = frozenset(w.lower() for w in protected)
-        self._vocabulary: dict[str, tuple[dict[str, int], list[str]]] = {}
+        self._vocabulary: dict[str, tuple[_Vocabulary, _Vocabulary]] = {}
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], str | None] = {}
 
-    def _words(self, scope: str) -> tuple[dict[str, int], list[str]]:
-        """Each Latin word of the scope's pages and how many chunks use it (built on first use)."""
+    def _words(self, scope: str) -> tuple[_Vocabulary, _Vocabulary]:
+        """The scope's English and Korean words, with how many chunks use each (built once)."""
         with self._lock:
             if scope not in self._vocabulary:
-                counts: dict[str, int] = {}
+                latin: dict[str, int] = {}
+                hangul: dict[str, int] = {}
                 for chunk in self.chunks:
                     if scope == "public" and chunk.audience != "public":
                         continue
                     text = f"{chunk.title} {chunk.text}".lower()
                     for word in set(_LATIN_WORD.findall(text)):
-                        counts[word] = counts.get(word, 0) + 1
-                self._vocabulary[scope] = (counts, list(counts))
+                        latin[word] = latin.get(word, 0) + 1
+                    for word in set(_HANGUL_WORD.findall(text)):
+                        hangul[word] = hangul.get(word, 0) + 1
+                self._vocabulary[scope] = (_Vocabulary.of(latin), _Vocabulary.of(hangul))
             return self._vocabulary[scope]
 
     def correction(self, word: str, audience: str = "public") -> str | None:
@@ -104,19 +148,20 @@ class Speller:
 
     def _correction(self, word: str, scope: str, audience: str) -> str | None:
         edits = max_edits(word)
-        counts, words = self._words(scope)
-        if not edits or word in counts or word in self.protected:
+        latin, hangul = self._words(scope)
+        vocabulary = hangul if is_hangul(word) else latin
+        if not edits or word in vocabulary.counts or word in self.protected:
             return None
-        stems = [t for t in self.tokenizer.tokenize(word) if t]
-        if not stems or any(self.terms.known(t, audience) for t in stems):
-            return None  # a stop word, or another form of a word the pages use
-        if is_common_english(word):
-            return None
-        matches = process.extract(word, words, scorer=OSA.distance, score_cutoff=edits, limit=None)
-        if not matches:
-            return None
-        best, _distance, _index = min(matches, key=lambda m: (m[1], -counts[m[0]], m[0]))
-        return str(best)
+        if vocabulary is hangul:
+            if not self.tokenizer.guessed_nouns(word):
+                return None  # a real word (or inflection) the pages just don't use
+        else:
+            stems = [t for t in self.tokenizer.tokenize(word) if t]
+            if not stems or any(self.terms.known(t, audience) for t in stems):
+                return None  # a stop word, or another form of a word the pages use
+            if is_common_english(word):
+                return None
+        return vocabulary.closest(word, edits)
 
     def correct(self, text: str, audience: str = "public") -> Correction:
         """``text`` with each misspelt word replaced, keeping a capital first letter."""
@@ -132,4 +177,4 @@ class Speller:
             changes.append((typed, fixed))
             return fixed
 
-        return Correction(_LATIN_WORD.sub(replace, text), tuple(changes))
+        return Correction(_WORD.sub(replace, text), tuple(changes))

@@ -52,6 +52,19 @@ def test_misspelt_words_become_the_knowledge_base_words(
 
 
 @pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("셔비스 센터는 언제 여나요?", "서비스 센터는 언제 여나요?"),  # one vowel (jamo) off
+        ("스피커 서비스 셴터는", "스피커 서비스 센터는"),
+    ],
+)
+def test_misspelt_korean_words_become_the_knowledge_base_words(
+    speller: Speller, typed: str, meant: str
+) -> None:
+    assert speller.correct(typed).text == meant
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "Does the warranty cover water damage?",  # every word known or a stop word
@@ -60,7 +73,8 @@ def test_misspelt_words_become_the_knowledge_base_words(
         "Does it work with my iphone?",
         "Can I reset the ligt?",  # four letters: too short to guess
         "Is a warrantee the same thing?",  # a glossary word
-        "스피커 써비스 센터",  # Korean is left to Kiwi and e5
+        "재정 지원을 받을 수 있나요?",  # real Korean words the pages don't use: Kiwi knows them
+        "비트코인 결제",
     ],
 )
 def test_known_common_short_and_glossary_words_are_left_alone(
@@ -80,6 +94,7 @@ def test_public_questions_are_never_corrected_to_internal_words(speller: Speller
 
 def test_longer_words_may_be_two_edits_away() -> None:
     assert [max_edits(w) for w in ("abcd", "abcde", "abcdefgh", "abcdefghi")] == [0, 1, 1, 2]
+    assert [max_edits(w) for w in ("센", "센터", "서비스센터는")] == [0, 1, 1]
 
 
 @pytest.fixture(scope="module")

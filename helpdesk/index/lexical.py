@@ -90,6 +90,12 @@ class Tokenizer:
         """Kiwi's (form, tag) pairs of a Korean text."""
         return [(t.form, t.tag) for t in self._kiwi_model().tokenize(text)]
 
+    def guessed_nouns(self, text: str) -> bool:
+        """Whether Kiwi had to guess a noun of ``text``: one not in its dictionary. Kiwi gives
+        such nouns one of its reserved ids (below 4), e.g. "셔비스" or "기급복지", while real
+        words absent from a knowledge base ("재정", "비트코인") keep their own."""
+        return any(t.id < 4 and t.tag.startswith("NN") for t in self._kiwi_model().tokenize(text))
+
     def tokenize(self, text: str) -> list[str]:
         """Index terms of one text."""
         if has_hangul(text):
