@@ -145,6 +145,8 @@ class Helpdesk:
         if self._warm_for != retriever.snapshot.name:
             retriever.retrieve(Query("warm up", k=1))  # English questions use MiniLM too
             retriever.retrieve(Query("준비", k=1))
+            if retriever.speller is not None:
+                retriever.speller.warm_up()
             if self.llm is not None:
                 self.llm.warm_up()
                 self.verifier.prepare(["warm up 준비"])

@@ -44,6 +44,7 @@ from .types import Chunk
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _WORD = re.compile(f"{_LATIN_WORD.pattern}|{_HANGUL_WORD.pattern}")
+_CACHE_LIMIT = 100_000  # corrections remembered, per speller
 COMMON_ZIPF = 3.0  # wordfreq's log scale: 3 is once per million words ("bullying" is 3.97)
 
 
@@ -143,8 +144,15 @@ class Speller:
         scope = self.terms.scope(audience)
         key = (lowered, scope)
         if key not in self._cache:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()  # bounded: a stream of random words must not grow memory
             self._cache[key] = self._correction(lowered, scope, audience)
         return self._cache[key]
+
+    def warm_up(self) -> None:
+        """Build the public vocabulary and load wordfreq's list now, not on a request."""
+        self._words(self.terms.scope("public"))
+        is_common_english("warmup")
 
     def _correction(self, word: str, scope: str, audience: str) -> str | None:
         edits = max_edits(word)

@@ -6,6 +6,8 @@ go through the small index and the HTTP API.
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from conftest import SECRET, build_small_index, make_passage
 from flask.testing import FlaskClient
@@ -112,10 +114,16 @@ def test_a_misspelt_search_finds_what_the_well_spelt_one_finds(built: Settings) 
 
 
 def test_the_search_api_says_what_it_searched_for(built: Settings) -> None:
-    client: FlaskClient = create_app(built, Helpdesk(built)).test_client()
+    settings = built.replace(agent_keys="agent-key")
+    client: FlaskClient = create_app(settings, Helpdesk(settings)).test_client()
     body = client.get("/api/search?q=conect+the+speakr").get_json()
     assert body["query"] == "conect the speakr"
     assert body["corrected_query"] == "connect the speaker"
     assert client.get("/api/search?q=connect+the+speaker").get_json()["corrected_query"] is None
     # The internal document's secret word is not offered as a correction to the public.
     assert SECRET not in str(client.get(f"/api/search?q={SECRET[:-1]}").get_json())
+    token = base64.b64encode(b"agent:agent-key").decode()
+    agent = client.get(
+        "/api/agent/search?q=conect+the+speakr", headers={"Authorization": f"Basic {token}"}
+    ).get_json()
+    assert agent["corrected_query"] == "connect the speaker"
