@@ -424,8 +424,9 @@ def evaluate(
         say(f"{dataset.name}: running {len(chosen)} queries ({retriever})")
         for query_id in chosen:
             started = time.perf_counter()
+            question = engine.correct(dataset.queries[query_id]).text  # as the service does
             # Several chunks can come from one document; ask for enough chunks to fill k documents.
-            passages = engine.retrieve(Query(dataset.queries[query_id], k=k * 3))
+            passages = engine.retrieve(Query(question, k=k * 3))
             latencies.append((time.perf_counter() - started) * 1000.0)
             ranked: list[str] = []
             for passage in passages:
@@ -439,7 +440,7 @@ def evaluate(
             rr.append(reciprocal_rank(ranked, relevant, 10))
             found.append(len(ranked))
             score = confidence(
-                engine.correct(dataset.queries[query_id]).text,
+                question,
                 passages[: settings.top_k],
                 model_ids,
                 helpdesk.tokenizer,

@@ -17,7 +17,7 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -144,14 +144,15 @@ class Retriever:
         )
 
     def correct(self, text: str, audience: str = "public") -> Correction:
-        """The question as retrieval reads it: misspelt words corrected (see :mod:`.spelling`)."""
+        """``text`` with misspelt words corrected (see :mod:`.spelling`). Callers correct a
+        question once, where it enters, and pass the corrected text to :meth:`retrieve`, the
+        answer's confidence and the LLM alike."""
         if self.speller is None:
             return Correction(text, ())
         return self.speller.correct(text, audience)
 
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
-        query = replace(query, text=self.correct(query.text, query.audience).text)
         pool = max(self.fusion.candidates, query.k * 3)
         terms = self.expander.expand(self.tokenizer.tokenize(query.text))
         # Rank within each language of the index separately, then fuse the lists: a Korean

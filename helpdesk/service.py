@@ -46,6 +46,12 @@ class SearchHit:
     snippet: Snippet
 
 
+@dataclass(frozen=True)
+class SearchResults:
+    hits: list[SearchHit]
+    correction: Correction  # the query as searched, with any misspelt words corrected
+
+
 class Helpdesk:
     """Search and ask over the serving index generation of one data directory."""
 
@@ -160,14 +166,11 @@ class Helpdesk:
         with self._feedback_lock, path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
 
-    def correct(self, text: str, audience: str = "public") -> Correction:
-        """``text`` with misspelt words corrected, as search and answers read it."""
-        return self.retriever().correct(text, audience)
-
-    def search(self, query: Query) -> list[SearchHit]:
+    def search(self, query: Query) -> SearchResults:
+        """Ranked passages with snippets; none when nothing retrieved relates to the query."""
         retriever = self.retriever()
-        # Corrected here too, not only inside retrieve(), so snippets highlight what was found.
-        query = replace(query, text=retriever.correct(query.text, query.audience).text)
+        correction = retriever.correct(query.text, query.audience)
+        query = replace(query, text=correction.text)  # snippets highlight what was searched
         passages = retriever.retrieve(query)
         model_ids = [e.model_id for e in self.embedders]
         signals = evidence(
@@ -180,12 +183,14 @@ class Helpdesk:
         # BM25 matching a passage (through a glossary synonym, say) proves a known word.
         matched = any(p.lexical_score is not None for p in passages)
         if not matched and unrelated(signals, model_ids):
-            return []  # gibberish or far off topic: the page's "No results" state, not noise
+            # Gibberish or far off topic: the page's "No results" state, not noise.
+            return SearchResults([], correction)
         terms = set(self.tokenizer.tokenize(query.text))  # once, not once per result
-        return [
+        hits = [
             SearchHit(p, make_snippet(p.chunk.text, query.text, self.tokenizer, terms=terms))
             for p in passages
         ]
+        return SearchResults(hits, correction)
 
     def ask(
         self, query: Query, locale: str | None = None, conversation_id: str | None = None

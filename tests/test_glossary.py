@@ -43,14 +43,13 @@ def test_a_synonym_finds_the_document_that_uses_the_other_word(tmp_path: Path) -
     question = "와이파이가 안 돼요"
     without = _lexical_settings(_kb(tmp_path / "plain", None), tmp_path / "d1")
     ingest(without)
-    assert not any(
-        hit.passage.chunk.source == "net.md" for hit in Helpdesk(without).search(Query(question))
-    )
+    hits = Helpdesk(without).search(Query(question)).hits
+    assert not any(hit.passage.chunk.source == "net.md" for hit in hits)
 
     glossary = "synonyms:\n  - [와이파이, 무선랜, Wi-Fi]\n"
     settings = _lexical_settings(_kb(tmp_path / "kb", glossary), tmp_path / "d2")
     ingest(settings)
-    hits = Helpdesk(settings).search(Query(question))
+    hits = Helpdesk(settings).search(Query(question)).hits
     assert hits and hits[0].passage.chunk.source == "net.md"
 
 

@@ -407,7 +407,7 @@ def test_a_running_helpdesk_picks_up_a_new_generation_without_restart(
     helpdesk = Helpdesk(settings)
     sticky = Helpdesk(settings.replace(reload_interval=3600.0))
     question = Query("thermostat schedule heating", k=3)
-    assert all("thermostat" not in hit.passage.chunk.text for hit in helpdesk.search(question))
+    assert all("thermostat" not in hit.passage.chunk.text for hit in helpdesk.search(question).hits)
     sticky.search(question)
     old_name = sticky.retriever().snapshot.name
 
@@ -419,7 +419,7 @@ def test_a_running_helpdesk_picks_up_a_new_generation_without_restart(
         },
     )
     report = ingest(settings)
-    hits = helpdesk.search(question)
+    hits = helpdesk.search(question).hits
     assert hits[0].passage.chunk.source == "manuals/thermostat.md"
     assert helpdesk.retriever().snapshot.name == report.generation
     # A long reload interval keeps serving what it had: the interval is what moves it.
@@ -455,7 +455,7 @@ def test_the_internal_document_is_indexed_as_internal(served: Settings) -> None:
 
 def test_a_public_query_never_returns_internal_chunks(ranked: Helpdesk) -> None:
     question = f"{SECRET} override code goodwill credit speaker"
-    hits = ranked.search(Query(question, k=50))
+    hits = ranked.search(Query(question, k=50)).hits
     assert hits  # "speaker" is public, so something comes back
     for hit in hits:
         assert hit.passage.chunk.audience == "public"
@@ -465,7 +465,7 @@ def test_a_public_query_never_returns_internal_chunks(ranked: Helpdesk) -> None:
 
 def test_an_internal_query_does_return_internal_chunks(ranked: Helpdesk) -> None:
     question = f"{SECRET} override code goodwill credit speaker"
-    hits = ranked.search(Query(question, k=50, audience="internal"))
+    hits = ranked.search(Query(question, k=50, audience="internal")).hits
     internal = [h for h in hits if h.passage.chunk.audience == "internal"]
     assert internal
     assert SECRET in internal[0].passage.chunk.text
@@ -473,15 +473,15 @@ def test_an_internal_query_does_return_internal_chunks(ranked: Helpdesk) -> None
 
 
 def test_the_internal_chunk_ranks_first_for_its_own_words(served: Settings) -> None:
-    hits = Helpdesk(served).search(Query(SECRET, k=3, audience="internal"))
+    hits = Helpdesk(served).search(Query(SECRET, k=3, audience="internal")).hits
     assert SECRET in hits[0].passage.chunk.text
 
 
 def test_product_and_language_filters_hold_on_both_rankers(ranked: Helpdesk) -> None:
-    hits = ranked.search(Query("battery charge camera speaker", k=50, product="aura-speaker"))
+    hits = ranked.search(Query("battery charge camera speaker", k=50, product="aura-speaker")).hits
     assert hits
     assert {h.passage.chunk.product for h in hits} <= {"aura-speaker", ""}
-    assert ranked.search(Query("speaker setup", k=50, language="ko")) == []
+    assert ranked.search(Query("speaker setup", k=50, language="ko")).hits == []
 
 
 # -- a killed ingest ------------------------------------------------------------------------------
@@ -545,7 +545,7 @@ def test_a_killed_ingest_leaves_the_previous_generation_serving(
     layout = Layout(data)
     assert layout.current_name() == first.generation
     helpdesk = Helpdesk(settings)
-    hits = helpdesk.search(Query("Bluetooth pairing action button", k=3))
+    hits = helpdesk.search(Query("Bluetooth pairing action button", k=3)).hits
     assert hits[0].passage.chunk.source == "manuals/speaker.md"
     assert helpdesk.retriever().snapshot.name == first.generation
     assert not any(c.source.startswith("generated/") for c in helpdesk.retriever().snapshot.chunks)

@@ -108,9 +108,11 @@ def test_a_misspelt_search_finds_what_the_well_spelt_one_finds(built: Settings) 
     helpdesk = Helpdesk(built)
     clean = helpdesk.search(Query("How do I connect the speaker to Wi-Fi?", k=3))
     typo = helpdesk.search(Query("How do I conect the speakr to Wi-Fi?", k=3))
-    assert [h.passage.chunk.id for h in typo] == [h.passage.chunk.id for h in clean]
+    assert [h.passage.chunk.id for h in typo.hits] == [h.passage.chunk.id for h in clean.hits]
+    assert typo.correction.changes == (("conect", "connect"), ("speakr", "speaker"))
+    assert clean.correction.changes == ()
     off = Helpdesk(built.replace(typo_tolerance=False))
-    assert off.correct("conect the speakr").changes == ()
+    assert off.search(Query("conect the speakr", k=3)).correction.changes == ()
 
 
 def test_the_search_api_says_what_it_searched_for(built: Settings) -> None:

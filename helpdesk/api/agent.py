@@ -25,6 +25,7 @@ from .routes import (
     _question,
     _reject_unknown,
     answer_json,
+    corrected_query,
     search_result,
 )
 
@@ -92,11 +93,10 @@ def search() -> ResponseReturnValue:
     text = _question(args.get("q"), "q")
     k = _k(args.get("k"), 10)
     query, audience = _query(text, k, args)
-    helpdesk = _helpdesk()
-    hits = [h for h in helpdesk.search(query) if _keep(audience, h.passage.chunk.audience)]
+    found = _helpdesk().search(query)
+    hits = [h for h in found.hits if _keep(audience, h.passage.chunk.audience)]
     results = [search_result(hit) | {"audience": hit.passage.chunk.audience} for hit in hits[:k]]
-    correction = helpdesk.correct(text, query.audience)
-    corrected = correction.text if correction.changes else None
+    corrected = corrected_query(found.correction)
     return jsonify(
         {"query": text, "corrected_query": corrected, "audience": audience, "results": results}
     )

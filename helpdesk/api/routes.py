@@ -15,6 +15,7 @@ from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
 from ..language import SUPPORTED
 from ..retrieval import Query
 from ..service import Helpdesk, SearchHit
+from ..spelling import Correction
 from ..types import Answer, Passage
 
 api = Blueprint("api", __name__)
@@ -102,17 +103,19 @@ def search() -> ResponseReturnValue:
     k = _k(args.get("k"), 10)
     language = _choice(args.get("language"), "language", SUPPORTED)
     product = _choice(args.get("product"), "product", _products()) if args.get("product") else None
-    helpdesk = _helpdesk()
-    hits = helpdesk.search(Query(question, k=k, product=product, language=language))
-    correction = helpdesk.correct(question)
+    found = _helpdesk().search(Query(question, k=k, product=product, language=language))
     return jsonify(
         {
             "query": question,
-            # What was searched instead, when a misspelt word was corrected ("Showing results for").
-            "corrected_query": correction.text if correction.changes else None,
-            "results": [search_result(hit) for hit in hits],
+            "corrected_query": corrected_query(found.correction),
+            "results": [search_result(hit) for hit in found.hits],
         }
     )
+
+
+def corrected_query(correction: Correction) -> str | None:
+    """What was searched instead, when a misspelt word was corrected ("showing results for")."""
+    return correction.text if correction.changes else None
 
 
 def search_result(hit: SearchHit) -> dict[str, Any]:
