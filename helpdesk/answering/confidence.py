@@ -87,15 +87,11 @@ def _rescaled(cosine: float, model_id: str) -> float:
     return min(1.0, max(0.0, (cosine - calibration.low) / span))
 
 
-def score(signals: Evidence, model_ids: Sequence[str]) -> float:
-    """Confidence from 0 to 1; the primary model's calibration sets the decision point.
-
-    The dense evidence is the best of the models' rescaled cosines: e5 judges a passage in the
-    question's language better, USE one in the other language.
-    """
-    calibration = CALIBRATIONS.get(model_ids[0], DEFAULT_CALIBRATION)
-    # Only calibrated models vote (MiniLM's cosines on Korean text are noise), and the primary.
-    dense = max(
+def _dense(signals: Evidence, model_ids: Sequence[str]) -> float:
+    """The best of the models' rescaled cosines: e5 judges a passage in the question's language
+    better, USE one in the other language. Only calibrated models vote (MiniLM's cosines on
+    Korean text are noise), and the primary."""
+    return max(
         (
             _rescaled(cosine, model)
             for index, (cosine, model) in enumerate(zip(signals.dense, model_ids, strict=False))
@@ -103,6 +99,12 @@ def score(signals: Evidence, model_ids: Sequence[str]) -> float:
         ),
         default=0.0,
     )
+
+
+def score(signals: Evidence, model_ids: Sequence[str]) -> float:
+    """Confidence from 0 to 1; the primary model's calibration sets the decision point."""
+    calibration = CALIBRATIONS.get(model_ids[0], DEFAULT_CALIBRATION)
+    dense = _dense(signals, model_ids)
     raw = (
         calibration.dense_share * dense
         + (1 - calibration.dense_share) * signals.coverage
@@ -120,13 +122,7 @@ def unrelated(signals: Evidence, model_ids: Sequence[str]) -> bool:
     Far stricter than "not covered": a question with any known word, or whose best passage is
     only in the other language (USE still scores it above its floor), is never unrelated.
     """
-    if signals.unknown < 0.999:
-        return False
-    return all(
-        _rescaled(cosine, model) == 0.0
-        for index, (cosine, model) in enumerate(zip(signals.dense, model_ids, strict=False))
-        if index == 0 or model in CALIBRATIONS
-    )
+    return signals.unknown >= 0.999 and _dense(signals, model_ids) == 0.0
 
 
 def confidence(
