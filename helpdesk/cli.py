@@ -240,3 +240,77 @@ def eval_command(
         click.echo(json.dumps({"results": [r.as_json() for r in results]}, ensure_ascii=False))
     else:
         click.echo(format_table(results))
+
+
+@main.command(name="eval-answers")
+@click.argument("sets", metavar="SET...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--backend",
+    type=click.Choice(["extractive", "llamacpp", "openai"]),
+    help="Who writes the answers (default: HELPDESK_LLM).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "dev", "test"]),
+    default="all",
+    show_default=True,
+    help="Cases of one split only (by a hash of the question): tune on dev, report test.",
+)
+@click.option("--language", type=click.Choice(["en", "ko"]), help="Cases in one language only.")
+@click.option("--max-cases", type=click.IntRange(min=1), help="A seeded sample of the cases.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sample.")
+@click.option("--source", type=click.Path(path_type=Path), help="Knowledge base the sets ask.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".cache") / "eval",
+    show_default=True,
+    help="Root of the indexes (the knowledge base's and each BEIR folder's), kept between runs.",
+)
+@click.option(
+    "--failures", type=click.IntRange(min=0), default=20, show_default=True,
+    help="How many misses to list (question -> answer -> why).",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print every verdict and summary as JSON.")
+def eval_answers_command(
+    sets: tuple[Path, ...],
+    backend: str | None,
+    split: str,
+    language: str | None,
+    max_cases: int | None,
+    seed: int,
+    source: Path | None,
+    data_dir: Path,
+    failures: int,
+    as_json: bool,
+) -> None:
+    """Score whole answers on labelled answer SETs (YAML/JSONL) or BEIR folders: resolved,
+    refused, wrong, out-of-scope caught, defects and latency, per language and phrasing style."""
+    from .answer_eval import evaluate_answers, format_report
+    from .evaluation import data_dir_for
+
+    def status(message: str) -> None:
+        click.echo(f"helpdesk: {message}", err=True)
+
+    try:
+        settings = Settings.from_env(source_dir=source, llm=backend)
+        kb_dir = data_dir_for(data_dir, "kb-" + Path(settings.source_dir).resolve().name,
+                              settings.embedding)  # fmt: skip
+        settings = settings.replace(data_dir=kb_dir)
+        reports = evaluate_answers(
+            list(sets),
+            settings,
+            split=split,
+            language=language,
+            max_cases=max_cases,
+            seed=seed,
+            data_root=data_dir,
+            status=status,
+        )
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps({"reports": [r.as_json() for r in reports]}, ensure_ascii=False))
+        return
+    click.echo("\n\n".join(format_report(r, failures) for r in reports))
