@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .index.lexical import Tokenizer
 from .language import has_hangul
+from .text import plain_text
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -62,7 +63,7 @@ def make_snippet(
     Pass ``terms`` (the question's index terms) when making several snippets for one question.
     """
     terms = set(tokenizer.tokenize(question)) if terms is None else terms
-    flat = " ".join(text.split())
+    flat = " ".join(plain_text(text).split())  # a snippet shows words, not Markdown
     spans = _matches(flat, terms, tokenizer) if terms else []
     if len(flat) <= width:
         return Snippet(flat, tuple(spans))

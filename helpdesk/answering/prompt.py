@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import ConfigError
+from ..text import plain_text
 from ..types import Passage
 
 USER_MARKER = "=== user ==="
@@ -103,5 +104,5 @@ def passage_text(passage: Passage) -> str:
     """A passage as the LLM reads it (and the verifier checks against): an FAQ pair labelled."""
     chunk = passage.chunk
     if chunk.kind == "faq" and chunk.answer:
-        return f"Q: {chunk.question}\nA: {chunk.answer}"
-    return chunk.text
+        return f"Q: {plain_text(chunk.question)}\nA: {plain_text(chunk.answer)}"
+    return plain_text(chunk.text)  # what the model copies is what the customer may read

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..index.lexical import Tokenizer
 from ..language import detect_language, has_hangul
+from ..text import clean_reply
 
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?。])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+")
@@ -196,6 +197,9 @@ class Verifier:
     ) -> SentenceCheck | None:
         """One generated sentence (with its [n] markers); None when it holds no words."""
         text, numbers = strip_citations(_ENUMERATOR.sub("", sentence))
+        # Markup, entities and what a leading citation leaves behind ("에서 설명한 대로, ...")
+        # never reach the customer; the sentence is checked as it will be shown.
+        text = clean_reply(text)
         valid = tuple(dict.fromkeys(n - 1 for n in numbers if 1 <= n <= len(prepared)))
         if removed is not None:
             removed.extend(f"[{n}]" for n in numbers if not 1 <= n <= len(prepared))
