@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embeddings import Embedder, ranker_name
-from .glossary import Expander, Glossary
+from .glossary import Expander, Glossary, Rewriter, builtin_glossary
 from .index.hits import top_hits
 from .index.lexical import Tokenizer
 from .index.store import Snapshot
@@ -131,13 +131,17 @@ class Retriever:
         # slowest step of a search, so remember recent ones.
         self._embed = [functools.lru_cache(maxsize=2048)(e.embed_query) for e in self.embedders]
         glossary = Glossary.load(snapshot.folder / "glossary.json")
+        # The knowledge base's own synonyms widen keyword search; with the built-in ones laid
+        # under them they also rewrite words no page uses ("pw" -> "password") before retrieval.
         self.expander = Expander(glossary, tokenizer)
+        everything = glossary.merged(builtin_glossary())
+        self.rewriter = Rewriter(everything, snapshot.chunks)
         self.speller = (
             Speller(
                 snapshot.chunks,
                 snapshot.terms,
                 tokenizer,
-                protected=[w for group in glossary.groups for p in group for w in str(p).split()],
+                protected=[w for g in everything.groups for p in g for w in str(p).split()],
             )
             if typo_tolerance
             else None
@@ -147,9 +151,11 @@ class Retriever:
         """``text`` with misspelt words corrected (see :mod:`.spelling`). Callers correct a
         question once, where it enters, and pass the corrected text to :meth:`retrieve`, the
         answer's confidence and the LLM alike."""
+        text, rewritten = self.rewriter.rewrite(text, self.snapshot.terms.scope(audience))
         if self.speller is None:
-            return Correction(text, ())
-        return self.speller.correct(text, audience)
+            return Correction(text, tuple(rewritten))
+        corrected = self.speller.correct(text, audience)
+        return Correction(corrected.text, (*rewritten, *corrected.changes))
 
     def retrieve(self, query: Query) -> list[Passage]:
         """The ``query.k`` best passages, fused, filtered and de-duplicated."""
