@@ -160,6 +160,14 @@ SETTINGS: tuple[Setting, ...] = (
         _unit_float,
     ),
     Setting(
+        "min_answer_probability",
+        0.35,
+        "Answers whose calibrated chance of being right (0-1, the reported confidence) is below "
+        "this offer a person instead: a refusal beats a wrong answer. 0 leaves the decision to "
+        "HELPDESK_MIN_CONFIDENCE alone.",
+        _unit_float,
+    ),
+    Setting(
         "llm",
         "llamacpp",
         "Who writes answers: llamacpp (a local GGUF through llama-cpp-python; the bundled model "
@@ -289,6 +297,7 @@ class Settings:
     reranker: str = ""
     rerank_candidates: int = 20
     min_confidence: float = 0.5
+    min_answer_probability: float = 0.35
     llm: str = "llamacpp"
     llm_model: str = ""
     llm_base_url: str = ""

@@ -17,7 +17,7 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -330,3 +330,37 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+# A chunk in the asker's language counts as a translation of the best passage when the
+# cross-lingual model puts it this close to it, and clearly closer than any other chunk in that
+# language (measured on the sample FAQ's 47 entries kept in both languages: the twin is the
+# nearest in 44, at a median cosine of 0.70; the next nearest has a median of 0.59).
+TWIN_COSINE = 0.65
+TWIN_MARGIN = 0.03
+
+
+def with_twin(
+    snapshot: Snapshot, model: int | None, passages: list[Passage], language: str, audience: str
+) -> list[Passage]:
+    """``passages`` with the best one's translation into ``language`` put second, if the index
+    has one: the same FAQ entry or manual section in the asker's language is the answer a
+    customer can read, even when retrieval ranked it lower or not at all."""
+    if model is None or not passages or passages[0].chunk.language == language:
+        return passages
+    top = passages[0]
+    vectors = snapshot.vectors[model]
+    row = snapshot.row_of.get(top.chunk.id)
+    if row is None or len(vectors) < 2:
+        return passages
+    audiences = ("public", "internal") if audience == "internal" else ("public",)
+    mask = snapshot.mask({"audience": audiences, "language": (language,)})
+    if mask.sum() < 2:
+        return passages
+    cosines = np.where(mask, vectors @ vectors[row], -np.inf)
+    second, best = np.argsort(cosines)[-2:]
+    if cosines[best] < TWIN_COSINE or cosines[best] - cosines[second] < TWIN_MARGIN:
+        return passages
+    twin = snapshot.chunks[int(best)]
+    rest = [p for p in passages[1:] if p.chunk.id != twin.id]
+    return [top, replace(top, chunk=twin), *rest]

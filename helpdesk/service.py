@@ -20,7 +20,7 @@ from .answering.confidence import evidence, unrelated
 from .answering.extractive import ExtractiveAnswerer
 from .answering.generative import Event, Generation
 from .answering.prompt import PromptTemplate
-from .answering.verify import Calibration, Verifier
+from .answering.verify import Calibration, Verifier, numbers_in
 from .config import Settings, parse_fusion_weights
 from .conversation import Conversations, Turn, standalone_question
 from .embeddings import Embedder, USEEmbeddings, make_embedders
@@ -30,7 +30,7 @@ from .index.store import Snapshot
 from .language import detect_language
 from .llm import ChatModel, make_llm
 from .reranking import CrossEncoderReranker
-from .retrieval import Fusion, Query, Retriever, fusion_weights
+from .retrieval import Fusion, Query, Retriever, fusion_weights, with_twin
 from .snippets import Snippet, make_snippet
 from .spelling import Correction
 from .types import Answer, Passage
@@ -44,6 +44,14 @@ _CLOSE_AFTER_SECONDS = 60.0
 class SearchHit:
     passage: Passage
     snippet: Snippet
+    # Further matching sections of the same article, best first (search lists an article once).
+    sections: tuple[SearchHit, ...] = ()
+
+
+def article_key(passage: Passage) -> tuple[str, str]:
+    """What search lists once: a document, or one FAQ entry (each has its own URL)."""
+    chunk = passage.chunk
+    return (chunk.source, chunk.url if chunk.kind == "faq" else "")
 
 
 @dataclass(frozen=True)
@@ -166,12 +174,14 @@ class Helpdesk:
         with self._feedback_lock, path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
 
-    def search(self, query: Query) -> SearchResults:
-        """Ranked passages with snippets; none when nothing retrieved relates to the query."""
+    def search(self, query: Query, sections: int = 2) -> SearchResults:
+        """Up to ``query.k`` articles, best first, each with its best-matching passage and up to
+        ``sections`` more of its passages; none when nothing retrieved relates to the query."""
         retriever = self.retriever()
         correction = retriever.correct(query.text, query.audience)
         query = replace(query, text=correction.text)  # snippets highlight what was searched
-        passages = retriever.retrieve(query)
+        # Several passages often come from one article; ask for enough to fill k articles.
+        passages = retriever.retrieve(replace(query, k=query.k * 3))
         model_ids = [e.model_id for e in self.embedders]
         signals = evidence(
             query.text,
@@ -186,9 +196,19 @@ class Helpdesk:
             # Gibberish or far off topic: the page's "No results" state, not noise.
             return SearchResults([], correction)
         terms = set(self.tokenizer.tokenize(query.text))  # once, not once per result
+        articles: dict[tuple[str, str], list[Passage]] = {}
+        for passage in passages:
+            key = article_key(passage)
+            if key in articles or len(articles) < query.k:
+                articles.setdefault(key, []).append(passage)
+
+        def hit(passage: Passage) -> SearchHit:
+            snippet = make_snippet(passage.chunk.text, query.text, self.tokenizer, terms=terms)
+            return SearchHit(passage, snippet)
+
         hits = [
-            SearchHit(p, make_snippet(p.chunk.text, query.text, self.tokenizer, terms=terms))
-            for p in passages
+            replace(hit(group[0]), sections=tuple(hit(p) for p in group[1 : 1 + sections]))
+            for group in articles.values()
         ]
         return SearchResults(hits, correction)
 
@@ -226,6 +246,10 @@ class Helpdesk:
             standalone_question(query.text, history), query.audience
         ).text
         passages = retriever.retrieve(replace(query, text=standalone))
+        # The best passage's translation into the asker's language, when the index has one.
+        passages = with_twin(
+            retriever.snapshot, self.cross_lingual, passages, language, query.audience
+        )
         # The extractive answer quotes one of the top three; the prompt carries LLM_PASSAGES.
         sources = passages[: max(self.settings.llm_passages, 3)]
         retrieved = time.monotonic()
@@ -236,6 +260,7 @@ class Helpdesk:
             terms=retriever.snapshot.terms,
             audience=query.audience,
             min_confidence=self.settings.min_confidence,
+            min_probability=self.settings.min_answer_probability,
             contact=self.settings.handoff_contact,
             cross_lingual=self.cross_lingual,
         )
@@ -275,6 +300,7 @@ class Helpdesk:
                 events.close()  # a closed stream stops the generation now, not at GC time
             if cancelled is not None and cancelled():
                 return
+            final = _prefer_faq(draft, final)
         final = replace(
             final,
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
@@ -283,6 +309,32 @@ class Helpdesk:
             conversation_id, Turn(query.text, standalone, final.text, final.language)
         )
         yield "final", final
+
+
+def _prefer_faq(draft: Answer, final: Answer) -> Answer:
+    """The FAQ's own answer when the generated one only retells it, and drops a fact.
+
+    When the draft quotes an FAQ entry in the asker's language, every generated sentence the
+    verifier kept cites that same entry, and the entry states a number (a price, a period, a
+    count) that the retelling left out, the LLM added nothing but a lost fact: the entry's
+    answer, as its authors wrote it, is sent instead.
+    """
+    if final.generated_by == draft.generated_by or not draft.citations or not final.citations:
+        return final
+    quoted = draft.citations[0]
+    chunk = next((p.chunk for p in draft.passages if p.chunk.id == quoted.chunk_id), None)
+    if chunk is None or chunk.kind != "faq" or chunk.language != draft.language:
+        return final
+    if {c.chunk_id for c in final.citations} != {quoted.chunk_id}:
+        return final
+    if numbers_in(chunk.answer) <= numbers_in(final.text):
+        return final  # a faithful retelling, perhaps friendlier: keep it
+    return replace(
+        draft,
+        verification=final.verification,
+        fallback_reason="the generated answer only retold the FAQ entry it cites",
+        timings=final.timings,
+    )
 
 
 def _language(question: str, locale: str | None) -> str:

@@ -212,6 +212,23 @@ def test_results_are_keyboard_navigable(sites: dict[str, str], page: object) -> 
     assert focused == 1
 
 
+def test_search_lists_each_article_once_with_its_sections(
+    sites: dict[str, str], page: object
+) -> None:
+    p = page
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
+    p.fill("#search-input", "refund")  # type: ignore[attr-defined]
+    results = p.locator("#results .result")  # type: ignore[attr-defined]
+    results.nth(1).wait_for(timeout=15_000)
+    links = p.evaluate(  # type: ignore[attr-defined]
+        "[...document.querySelectorAll('#results .result .result-title')].map(a => a.href)"
+    )
+    assert len(links) == len(set(links)), links  # no article twice
+    p.locator("#results .result-section").first.wait_for(timeout=5_000)  # type: ignore[attr-defined]
+    markup = p.locator("#results").inner_text()  # type: ignore[attr-defined]
+    assert "**" not in markup and "&gt;" not in markup
+
+
 def test_ask_mode_shows_a_cited_answer(sites: dict[str, str], page: object) -> None:
     p = page
     p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]

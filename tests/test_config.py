@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "dense_weight": ("0.5", 0.5),
     "lexical_weight": ("2", 2.0),
     "min_confidence": ("0.25", 0.25),
+    "min_answer_probability": ("0.3", 0.3),
     "llm": ("OpenAI", "openai"),
     "llm_model": ("qwen2.5:1.5b", "qwen2.5:1.5b"),
     "llm_base_url": ("http://localhost:11434/v1", "http://localhost:11434/v1"),

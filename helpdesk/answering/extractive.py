@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from ..index.lexical import TermStats, Tokenizer
 from ..snippets import make_snippet
+from ..text import plain_text
 from ..types import Answer, Citation, Passage
+from .calibration import calibration_for
 from .confidence import confidence
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
@@ -27,6 +29,12 @@ NOT_COVERED = {
         "상담원을 연결해 드릴까요? {contact}(으)로도 문의하실 수 있습니다."
     ),
 }
+# A passage in the asker's language is quoted instead of a better-ranked one in the other language
+# when it is among the first LANGUAGE_WINDOW, scores at least LANGUAGE_SHARE of the top one, and
+# the cross-lingual model finds it about as close to the question: usually the same FAQ entry or
+# manual section in the other language, which a customer reads more easily.
+LANGUAGE_WINDOW = 5
+LANGUAGE_SHARE = 0.75
 OTHER_LANGUAGE_NOTE = {
     "en": "This is documented in Korean only:",
     "ko": "이 내용은 영어 문서에만 있습니다:",
@@ -47,6 +55,7 @@ class ExtractiveAnswerer:
     terms: TermStats
     audience: str = "public"
     min_confidence: float = 0.5
+    min_probability: float = 0.0  # calibrated chance of being right, below which we hand off
     contact: str = "support"
     max_chars: int = 600
     # Which of a passage's dense scores comes from a cross-lingual model (USE), if any.
@@ -60,11 +69,18 @@ class ExtractiveAnswerer:
             return self.not_covered(language, score, passages)
         primary = self._primary(passages, language)
         number = passages.index(primary) + 1  # cite by the passage's place among the sources
+        # What the customer is shown is the calibrated chance the answer is right, not the
+        # retrieval confidence, which is near 1.0 for right and wrong answers alike.
+        calibration = calibration_for(self.model_ids)
+        if calibration is not None:
+            score = calibration.probability(score, passages, number - 1)
+            if score < self.min_probability:
+                return self.not_covered(language, score, passages)
         chunk = primary.chunk
         if chunk.kind == "faq" and chunk.answer:
-            body = chunk.answer
+            body = plain_text(chunk.answer)
         else:
-            body = " ".join(self._best_sentences(question, chunk.text))
+            body = " ".join(self._best_sentences(question, plain_text(chunk.text)))
         text = f"{body} [{number}]"
         if chunk.language and chunk.language != language and language in OTHER_LANGUAGE_NOTE:
             text = f"{OTHER_LANGUAGE_NOTE[language]} {text}"
@@ -110,8 +126,8 @@ class ExtractiveAnswerer:
         if top.chunk.language == language:
             return top
         crossing = self.cross_lingual
-        for passage in passages[1:3]:
-            if passage.chunk.language != language or passage.score < 0.9 * top.score:
+        for passage in passages[1:LANGUAGE_WINDOW]:
+            if passage.chunk.language != language or passage.score < LANGUAGE_SHARE * top.score:
                 continue
             if crossing is None or _cosine(passage, crossing) >= _cosine(top, crossing):
                 return passage

@@ -133,6 +133,17 @@ def search_result(hit: SearchHit) -> dict[str, Any]:
         "language": chunk.language,
         "product": chunk.product or None,
         "source": chunk.source,
+        # More of the same article that matched, each with its heading path and snippet.
+        "sections": [
+            {
+                "id": section.passage.chunk.id,
+                "headings": list(section.passage.chunk.headings),
+                "snippet": section.snippet.text,
+                "highlights": [list(span) for span in section.snippet.highlights],
+                "snippet_html": section.snippet.html,
+            }
+            for section in hit.sections
+        ],
     }
 
 

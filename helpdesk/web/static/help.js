@@ -402,6 +402,23 @@
     appendHighlighted(snippet, result.snippet, result.highlights);
     item.appendChild(snippet);
 
+    // More matching sections of the same article, each under its own heading path.
+    const sections = Array.isArray(result.sections) ? result.sections : [];
+    if (sections.length) {
+      const list = el("ul", "result-sections");
+      for (const section of sections) {
+        if (!section || typeof section.snippet !== "string") continue;
+        const part = el("li", "result-section");
+        const path = Array.isArray(section.headings) ? section.headings.filter((h) => typeof h === "string" && h) : [];
+        if (path.length) part.appendChild(el("span", "result-section-path", path.join(" › ")));
+        const text = el("span", "result-section-snippet");
+        appendHighlighted(text, section.snippet, section.highlights);
+        part.appendChild(text);
+        list.appendChild(part);
+      }
+      if (list.childNodes.length) item.appendChild(list);
+    }
+
     const meta = el("p", "result-meta");
     if (result.language === "en" || result.language === "ko") {
       const tag = el("span", "tag", t(`lang_${result.language}`));
