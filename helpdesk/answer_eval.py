@@ -239,7 +239,8 @@ _RESIDUE = [
         r"(?i)(?:^|(?<=[.!?]\s)|(?<=\n))\s*(?:according to|as (?:stated|described|mentioned|"
         r"explained|shown) in|see|refer to)\s*[,.:;]"
     ),
-    re.compile(r"\[\s*[,;]?\s*\]|\(\s*\)|\[(?:source|citation|출처)\]", re.IGNORECASE),
+    # Empty brackets, but not a function call's "sort()".
+    re.compile(r"\[\s*[,;]?\s*\]|(?<!\w)\(\s*\)|\[(?:source|citation|출처)\]", re.IGNORECASE),
     re.compile(r"\s[,.](?=\s|$)"),
 ]
 

@@ -84,7 +84,7 @@ _EN_LEAD = re.compile(
     r"shown|noted) in|(?:please\s+)?(?:see|refer to)|based on|per)\s*(?:the\s+)?(?:passage|source|"
     r"document)?\s*[,:]\s*(\w)"
 )
-_EMPTY_BRACKETS = re.compile(r"\[\s*[,;]?\s*\]|\(\s*\)|\[(?:source|citation|출처)\]", re.I)
+_EMPTY_BRACKETS = re.compile(r"\[\s*[,;]?\s*\]|(?<!\w)\(\s*\)|\[(?:source|citation|출처)\]", re.I)
 
 
 def clean_reply(text: str) -> str:

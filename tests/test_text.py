@@ -36,6 +36,7 @@ def test_plain_text(markdown: str, plain: str) -> None:
         ("Open Account &gt; Care &gt; Manage plan .", "Open Account > Care > Manage plan."),
         ("Hold the button ( ) for 15 seconds.", "Hold the button for 15 seconds."),
         ("The reset takes 15 seconds.", "The reset takes 15 seconds."),
+        ("Call sort() on the range.", "Call sort() on the range."),
         ("보증 기간에 따르면 달라집니다.", "보증 기간에 따르면 달라집니다."),
     ],
 )  # fmt: skip
