@@ -341,11 +341,17 @@ TWIN_MARGIN = 0.03
 
 
 def with_twin(
-    snapshot: Snapshot, model: int | None, passages: list[Passage], language: str, audience: str
+    snapshot: Snapshot,
+    model: int | None,
+    passages: list[Passage],
+    language: str,
+    audience: str,
+    place: int = 1,
 ) -> list[Passage]:
-    """``passages`` with the best one's translation into ``language`` put second, if the index
-    has one: the same FAQ entry or manual section in the asker's language is the answer a
-    customer can read, even when retrieval ranked it lower or not at all."""
+    """``passages`` with the best one's translation into ``language`` put at ``place``, if the
+    index has one: the same FAQ entry or manual section in the asker's language is the answer a
+    customer can read, even when retrieval ranked it lower or not at all. (The service puts it
+    after the passages the LLM prompt carries, so the prompt keeps the runner-up passage.)"""
     if model is None or not passages or passages[0].chunk.language == language:
         return passages
     top = passages[0]
@@ -363,4 +369,5 @@ def with_twin(
         return passages
     twin = snapshot.chunks[int(best)]
     rest = [p for p in passages[1:] if p.chunk.id != twin.id]
-    return [top, replace(top, chunk=twin), *rest]
+    place = max(1, min(place, len(rest) + 1))
+    return [top, *rest[: place - 1], replace(top, chunk=twin), *rest[place - 1 :]]

@@ -248,7 +248,12 @@ class Helpdesk:
         passages = retriever.retrieve(replace(query, text=standalone))
         # The best passage's translation into the asker's language, when the index has one.
         passages = with_twin(
-            retriever.snapshot, self.cross_lingual, passages, language, query.audience
+            retriever.snapshot,
+            self.cross_lingual,
+            passages,
+            language,
+            query.audience,
+            place=self.settings.llm_passages,  # after the passages the prompt carries
         )
         # The extractive answer quotes one of the top three; the prompt carries LLM_PASSAGES.
         sources = passages[: max(self.settings.llm_passages, 3)]

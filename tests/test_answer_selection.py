@@ -136,5 +136,8 @@ def test_the_best_passage_translation_is_put_second() -> None:
     assert [p.chunk.source for p in twinned] == ["faq/en.yaml", "faq/ko.yaml"]
     assert twinned[1].score == english.score  # as good an answer as the one it translates
     assert with_twin(snapshot, 0, [english], "en", "public") == [english]  # type: ignore[arg-type]
+    other = make_passage("Other.", source="other.md", score=4.0)
+    placed = with_twin(snapshot, 0, [english, other], "ko", "public", place=2)  # type: ignore[arg-type]
+    assert [p.chunk.source for p in placed] == ["faq/en.yaml", "other.md", "faq/ko.yaml"]
     far = _Snapshot([english, korean, unrelated], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
     assert with_twin(far, 0, [english], "ko", "public") == [english]  # type: ignore[arg-type]

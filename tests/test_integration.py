@@ -81,7 +81,9 @@ def test_answers_cite_the_right_document(server: str) -> None:
     report = {kind: f"{_rate(v):.0%} of {len(v)}" for kind, v in cited.items()}
     print("cited the right document:", report)
     everything = [ok for outcomes in cited.values() for ok in outcomes]
-    assert _rate(everything) >= 0.8, (report, wrong)
+    # 80% with HELPDESK_MIN_ANSWER_PROBABILITY=0, 78% with the default 0.35, which hands off
+    # answers the calibration deems unlikely to be right (one more of these 51 questions).
+    assert _rate(everything) >= 0.78, (report, wrong)
     assert _rate(cited["verbatim"]) >= 0.9, (report, wrong)
     # Korean questions answered only by English pages: retrieval finds most (see the search
     # test), but e5's and the lexical evidence's confidence across languages is low, so several
@@ -144,9 +146,12 @@ def test_out_of_scope_set_is_mostly_caught_and_answerable_rarely_refused(server:
     print(f"out-of-scope caught {caught_rate:.0%}, answerable refused {refused_rate:.0%}")
     # Calibrated figures (scripts/calibrate_confidence.py): 76% caught, 3.9% refused (2 of 51,
     # both Korean questions answered only in English); on the shared BEIR sets the refusal rate
-    # of answerable questions is 1.0% (English) and 1.2% (Korean).
+    # of answerable questions is 1.0% (English) and 1.2% (Korean). The default
+    # HELPDESK_MIN_ANSWER_PROBABILITY=0.35 (a refusal beats a wrong answer; on the answer set's
+    # dev split it turned 3.5 points of wrong answers into refusals) makes these 78% caught and
+    # 7.8% refused (4 of 51); the BEIR refusal rates stay at 0.7% and 1.7%.
     assert caught_rate >= 0.75
-    assert refused_rate <= 0.06
+    assert refused_rate <= 0.08
 
 
 def test_search_shows_nothing_for_gibberish_but_results_for_a_short_real_query(
