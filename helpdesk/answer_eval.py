@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 import re
 import tempfile
 import time
@@ -419,12 +418,10 @@ def run_cases(
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    """``helpdesk eval``'s percentile, or None for no values (an empty group shows "-")."""
+    from .evaluation import percentile as interpolated
+
+    return interpolated(values, q) if values else None
 
 
 def calibration_error(verdicts: Sequence[Verdict], bins: int = 10) -> float | None:
