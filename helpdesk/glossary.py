@@ -164,6 +164,10 @@ class Rewriter:
             else None
         )
 
+    def warm_up(self) -> None:
+        """Count the public pages' glossary words now, not on the first question."""
+        self.rewrite("", "public")
+
     def rewrite(self, text: str, scope: str = "public") -> tuple[str, list[tuple[str, str]]]:
         """``text`` with unknown glossary words replaced, and the (typed, written) pairs."""
         with self._lock:
@@ -177,16 +181,10 @@ class Rewriter:
         changes: list[tuple[str, str]] = []
 
         def replace(match: re.Match[str]) -> str:
-            whole = match.group(0)
-            # The member that matched, without a trailing particle it took along.
-            typed = next(
-                (m for m in ordered if re.fullmatch(_pattern(m), whole[: len(m)], re.I)), whole
-            )
-            key = " ".join(typed.lower().split())
-            written = targets.get(key)
-            if written is None:
-                return whole
-            changes.append((whole, written))
+            # Each member is one group of the alternation, so the group says which one matched
+            # (the match itself may include a particle it took along).
+            written = targets[ordered[(match.lastindex or 1) - 1]]
+            changes.append((match.group(0), written))
             return written
 
         return regex.sub(replace, text), changes

@@ -159,6 +159,7 @@ class Helpdesk:
         if self._warm_for != retriever.snapshot.name:
             retriever.retrieve(Query("warm up", k=1))  # English questions use MiniLM too
             retriever.retrieve(Query("준비", k=1))
+            retriever.rewriter.warm_up()
             if retriever.speller is not None:
                 retriever.speller.warm_up()
             if self.llm is not None:
