@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import random
 import re
 import tempfile
 import time
@@ -49,6 +50,7 @@ from typing import Any
 
 import yaml
 
+from .answering.extractive import OTHER_LANGUAGE_NOTE
 from .errors import HelpdeskError
 from .language import detect_language
 from .types import Answer
@@ -259,8 +261,6 @@ def defects(answer: Answer, language: str, gold_languages: set[str]) -> list[str
     if answer.handoff:
         reply_language = detect_language(shown, default=language)
     else:
-        from .answering.extractive import OTHER_LANGUAGE_NOTE
-
         note = OTHER_LANGUAGE_NOTE.get(language, "")
         if note and shown.startswith(note):
             # A quote from a page in the other language, said so: fine only when no page in the
@@ -289,15 +289,16 @@ def gold_match(gold: str, source: str, url: str) -> bool:
 class Verdict:
     case: Case
     outcome: str
-    answer_text: str
-    confidence: float
-    generated_by: str
+    answer: Answer  # the final answer as the customer got it
     cited: list[str]  # the sources the answer cites, as "path#anchor" or path
     why: list[str]  # what is missing or wrong, for the failures list
     defects: list[str]
     first_content_ms: float
     final_ms: float
-    fallback_reason: str = ""
+
+    @property
+    def confidence(self) -> float:
+        return self.answer.confidence
 
     @property
     def correct(self) -> bool:
@@ -312,15 +313,15 @@ class Verdict:
             "style": self.case.style,
             "question": self.case.question,
             "outcome": self.outcome,
-            "answer": self.answer_text,
-            "confidence": self.confidence,
-            "generated_by": self.generated_by,
+            "answer": self.answer.text,
+            "confidence": self.answer.confidence,
+            "generated_by": self.answer.generated_by,
             "cited": self.cited,
             "why": self.why,
             "defects": self.defects,
             "first_content_ms": round(self.first_content_ms, 1),
             "final_ms": round(self.final_ms, 1),
-            "fallback_reason": self.fallback_reason,
+            "fallback_reason": self.answer.fallback_reason,
         }
 
 
@@ -359,15 +360,12 @@ def judge(
     return Verdict(
         case=case,
         outcome=outcome,
-        answer_text=answer.text,
-        confidence=answer.confidence,
-        generated_by=answer.generated_by,
+        answer=answer,
         cited=cited,
         why=why + [f"defect: {d}" for d in found],
         defects=found,
         first_content_ms=first_content_ms,
         final_ms=final_ms,
-        fallback_reason=answer.fallback_reason,
     )
 
 
@@ -537,7 +535,7 @@ def format_report(report: AnswerReport, failures: int = 20) -> str:
     if misses and failures:
         lines += ["", f"failures ({len(misses)}; first {min(failures, len(misses))}):"]
         for verdict in misses[:failures]:
-            answer = " ".join(verdict.answer_text.split())
+            answer = " ".join(verdict.answer.text.split())
             lines.append(f"- [{verdict.case.id}, {verdict.outcome}] {verdict.case.question}")
             lines.append(f"    -> {answer[:240]}{'…' if len(answer) > 240 else ''}")
             lines.append(f"    why: {'; '.join(verdict.why)}")
@@ -607,8 +605,6 @@ def select(
         if (split == "all" or c.split == split) and (language is None or c.language == language)
     ]
     if max_cases is not None and max_cases < len(chosen):
-        import random
-
         keep = set(random.Random(seed).sample(range(len(chosen)), max_cases))
         chosen = [c for i, c in enumerate(chosen) if i in keep]
     return chosen

@@ -54,7 +54,8 @@ def main() -> None:
     extractive.calibration_for = lambda models: None  # type: ignore[assignment]  # raw scores
     helpdesk = Helpdesk(settings)
     rows: dict[str, list[tuple[list[float], bool]]] = {"dev": [], "test": []}
-    for verdict, answer in _answers(helpdesk):
+    for verdict in answer_eval.run_cases(helpdesk, answer_eval.load_sets(SETS)):
+        answer = verdict.answer
         if verdict.outcome not in ("resolved", "wrong", "missed"):
             continue  # refusals show no confidence to calibrate
         ids = [p.chunk.id for p in answer.passages]
@@ -90,24 +91,6 @@ def main() -> None:
     if args.write:
         CALIBRATION_FILE.write_text(json.dumps(fit, indent=2) + "\n", "utf-8")
         print(f"wrote {CALIBRATION_FILE}", file=sys.stderr)
-
-
-def _answers(helpdesk: Helpdesk):  # type: ignore[no-untyped-def]
-    """(verdict, final answer) for every case, through the same path as eval-answers."""
-    captured = []
-    judge = answer_eval.judge
-
-    def keep(case, answer, *rest, **extra):  # type: ignore[no-untyped-def]
-        verdict = judge(case, answer, *rest, **extra)
-        captured.append((verdict, answer))
-        return verdict
-
-    answer_eval.judge = keep  # type: ignore[assignment]
-    try:
-        answer_eval.run_cases(helpdesk, answer_eval.load_sets(SETS))
-    finally:
-        answer_eval.judge = judge  # type: ignore[assignment]
-    return captured
 
 
 if __name__ == "__main__":
