@@ -145,6 +145,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_float,
     ),
     Setting(
+        "keyword_boost",
+        12.0,
+        "How many times more BM25 counts in fusion for a question of bare keywords "
+        '("refund policy", "환불 기간"), sliding to none for a question written as a '
+        "sentence; 0 turns it off.",
+        _non_negative_float,
+    ),
+    Setting(
         "reranker",
         "",
         "Cross-encoder model folder (or hub id) that re-orders the fused candidates; empty: off.",
@@ -294,6 +302,7 @@ class Settings:
     fusion_weights: str = ""
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    keyword_boost: float = 12.0
     reranker: str = ""
     rerank_candidates: int = 20
     min_confidence: float = 0.5

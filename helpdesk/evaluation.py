@@ -491,6 +491,7 @@ def evaluate(
             "fusion_weights": settings.fusion_weights,
             "dense_weight": settings.dense_weight,
             "lexical_weight": settings.lexical_weight,
+            "keyword_boost": settings.keyword_boost,
         },
     )
 

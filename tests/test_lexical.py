@@ -119,3 +119,37 @@ def test_save_and_load_round_trip(
     terms = tokenizer.tokenize("camera battery")
     assert loaded.search(terms, k=3) == index.search(terms, k=3)
     assert loaded.search(terms, k=3)[0][0] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "refund policy",
+        "Aura Speaker Wi-Fi 2.4 GHz",
+        "환불 정책 기간",
+        "비밀번호 재설정 방법",
+        "E-104",
+    ],
+)
+def test_a_list_of_keywords_has_no_sentence_words(tokenizer: Tokenizer, text: str) -> None:
+    assert tokenizer.sentence_share(text) == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I reset my speaker",
+        "can i send it back if i dont like it",
+        "비밀번호를 어떻게 재설정하나요?",
+        "스피커 빨간불 깜빡이고 연결이 안돼요",
+    ],
+)
+def test_a_question_written_as_a_sentence_is_mostly_sentence_words(
+    tokenizer: Tokenizer, text: str
+) -> None:
+    assert tokenizer.sentence_share(text) >= 0.4
+
+
+def test_sentence_share_of_nothing_is_zero(tokenizer: Tokenizer) -> None:
+    assert tokenizer.sentence_share("") == 0.0
+    assert tokenizer.sentence_share("?!") == 0.0

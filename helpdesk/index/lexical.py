@@ -29,6 +29,14 @@ _KEEP_TAGS = ("NNG", "NNP", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG")
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
+# Kiwi tags of the words that make a sentence of a question rather than name its topic:
+# particles, endings, verb-making suffixes, copula, auxiliaries, verbs, adjectives, pronouns,
+# adverbs, determiners and bound nouns. A question made of none of them is a list of keywords.
+_SENTENCE_TAGS = (
+    *("VV", "VA", "VX", "VCP", "VCN", "XSV", "XSA"),
+    *("NP", "NNB", "MM", "MAG", "MAJ", "IC"),
+)
+
 # A plain string keeps the list readable; split once at import.
 ENGLISH_STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -89,6 +97,21 @@ class Tokenizer:
     def morphemes(self, text: str) -> list[tuple[str, str]]:
         """Kiwi's (form, tag) pairs of a Korean text."""
         return [(t.form, t.tag) for t in self._kiwi_model().tokenize(text)]
+
+    def sentence_share(self, text: str) -> float:
+        """The share of ``text``'s words that make it a sentence rather than a list of
+        keywords: English stop words ("how", "do", "my"), Korean particles, endings, verbs and
+        the like. 0.0 for a search-box query such as "refund policy" or "환불 정책 기간"."""
+        if has_hangul(text):
+            tags = [
+                t.tag.split("-")[0]
+                for t in self._kiwi_model().tokenize(text)
+                if not t.tag.startswith("S") or t.tag in ("SL", "SN", "SH")
+            ]
+            sentence = [t for t in tags if t[0] in "JE" or t in _SENTENCE_TAGS]
+            return len(sentence) / len(tags) if tags else 0.0
+        words = _WORD.findall(text.lower())
+        return sum(w in ENGLISH_STOP_WORDS for w in words) / len(words) if words else 0.0
 
     def guessed_nouns(self, text: str) -> bool:
         """Whether Kiwi had to guess a noun of ``text``: one not in its dictionary. Kiwi gives
