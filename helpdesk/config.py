@@ -153,6 +153,13 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_float,
     ),
     Setting(
+        "coverage_boost",
+        3.0,
+        "How many times more BM25 counts in fusion for a question whose rare terms its best "
+        "passage holds, all of them; 0 turns it off.",
+        _non_negative_float,
+    ),
+    Setting(
         "reranker",
         "",
         "Cross-encoder model folder (or hub id) that re-orders the fused candidates; empty: off.",
@@ -303,6 +310,7 @@ class Settings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     keyword_boost: float = 12.0
+    coverage_boost: float = 3.0
     reranker: str = ""
     rerank_candidates: int = 20
     min_confidence: float = 0.5

@@ -492,6 +492,7 @@ def evaluate(
             "dense_weight": settings.dense_weight,
             "lexical_weight": settings.lexical_weight,
             "keyword_boost": settings.keyword_boost,
+            "coverage_boost": settings.coverage_boost,
         },
     )
 

@@ -131,6 +131,7 @@ class Helpdesk:
                 dense_weight=self.settings.dense_weight,
                 lexical_weight=self.settings.lexical_weight,
                 keyword_boost=self.settings.keyword_boost,
+                coverage_boost=self.settings.coverage_boost,
                 candidates=self.settings.candidates,
                 weights=fusion_weights(parse_fusion_weights(self.settings.fusion_weights)),
             )

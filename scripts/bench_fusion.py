@@ -19,9 +19,9 @@ differ by the fusion alone. The sets:
   test apart (a passage is relevant when it is one of the case's gold sources).
 
 Prints nDCG@10 and MRR@10 per set for each single ranker (a model's chunk ranking with its
-topic ranking at the usual share; BM25), the per-language table alone, and the default (the
-table with the keyword boost, HELPDESK_KEYWORD_BOOST), and how far each fused row lands from
-the set's best single ranker.
+topic ranking at the usual share; BM25), the per-language table alone, with the keyword boost
+(HELPDESK_KEYWORD_BOOST), and with the coverage boost too (HELPDESK_COVERAGE_BOOST, the
+default), and how far each fused row lands from the set's best single ranker.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from helpdesk.evaluation import (
     write_knowledge_base,
 )
 from helpdesk.index.ingest import ingest
-from helpdesk.index.lexical import ENGLISH_STOP_WORDS, Tokenizer
+from helpdesk.index.lexical import ENGLISH_STOP_WORDS
 from helpdesk.language import detect_language, has_hangul
 from helpdesk.retrieval import DEFAULT_WEIGHTS, TOPIC_SHARE, Candidates, Fusion, Query, Retriever
 from helpdesk.service import Helpdesk
@@ -208,15 +208,13 @@ def single(model: str) -> Callable[[Captured], Candidates]:
     return pick
 
 
-def table(fusion: Fusion, tokenizer: Tokenizer) -> Callable[[Captured], Candidates]:
+def table(fusion: Fusion) -> Callable[[Captured], Candidates]:
     def pick(item: Captured) -> Candidates:
         def weight(ranker: str) -> float:
             return fusion.weight(ranker, item.language, MODELS)
 
         candidates = reweighted(item.candidates, weight)
-        if fusion.keyword_boost == 0:
-            return candidates
-        return fusion.adapt(candidates, tokenizer.sentence_share(item.text))
+        return fusion.adapt(candidates, item.sentence_share, item.coverage)
 
     return pick
 
@@ -228,6 +226,8 @@ class Captured:
     text: str  # the question as retrieved (corrected)
     candidates: Candidates
     language: str
+    sentence_share: float
+    coverage: dict[str | None, float]  # per language, as Retriever.rank measures it
     units: dict[int, tuple[str, bool]]  # row -> (unit key, relevant)
     relevant_count: int
 
@@ -241,7 +241,16 @@ def capture(engine: Retriever, question: Question) -> Captured:
             chunk = engine.snapshot.chunks[row]
             key = question.unit(chunk.source, chunk.url)
             units[row] = (key, question.relevant(chunk.source, chunk.url) is not None)
-    return Captured(text, candidates, detect_language(text), units, question.relevant_count)
+    asked = engine.tokenizer.tokenize(text)
+    coverage = {
+        r.language: engine._coverage(asked, r.hits[0][0], "public")
+        for r in candidates.rankings
+        if r.kind == "lexical" and r.hits
+    }
+    share = engine.tokenizer.sentence_share(text)
+    return Captured(
+        text, candidates, detect_language(text), share, coverage, units, question.relevant_count
+    )
 
 
 def metrics(ranked_rows: Sequence[int], item: Captured) -> tuple[float, float]:
@@ -293,13 +302,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sets += beir_sets(path, collect, args.max_queries, args.seed, args.data_root)
     if args.labelled:
         sets += labelled_sets(args.labelled, collect)
-    tokenizer = Tokenizer()
-    fixed = Fusion(weights=DEFAULT_WEIGHTS, keyword_boost=0.0)
-    adaptive = Fusion(weights=DEFAULT_WEIGHTS, keyword_boost=base.keyword_boost)
+    fixed = Fusion(weights=DEFAULT_WEIGHTS, keyword_boost=0.0, coverage_boost=0.0)
+    form = Fusion(weights=DEFAULT_WEIGHTS, keyword_boost=base.keyword_boost, coverage_boost=0.0)
+    adaptive = Fusion(
+        weights=DEFAULT_WEIGHTS,
+        keyword_boost=base.keyword_boost,
+        coverage_boost=base.coverage_boost,
+    )
     rows = [(f"{m} alone", single(m)) for m in (*MODELS, "bm25")]
     rows += [
-        ("per-language table", table(fixed, tokenizer)),
-        ("table + keyword boost", table(adaptive, tokenizer)),
+        ("per-language table", table(fixed)),
+        ("+ keyword boost", table(form)),
+        ("+ coverage boost (default)", table(adaptive)),
     ]
     print(f"{'set':32} {'questions':>9}  " + "  ".join(f"{name:>26}" for name, _ in rows))
     for bench in sets:

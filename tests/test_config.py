@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "dense_weight": ("0.5", 0.5),
     "lexical_weight": ("2", 2.0),
     "keyword_boost": ("0", 0.0),
+    "coverage_boost": ("2.5", 2.5),
     "min_confidence": ("0.25", 0.25),
     "min_answer_probability": ("0.3", 0.3),
     "llm": ("OpenAI", "openai"),

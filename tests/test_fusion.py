@@ -77,7 +77,7 @@ def candidates() -> Candidates:
 
 
 def test_bm25_counts_most_for_bare_keywords_and_not_at_all_more_for_a_sentence() -> None:
-    fusion = Fusion(keyword_boost=12.0, keyword_share=0.3)
+    fusion = Fusion(keyword_boost=12.0, keyword_share=0.3, coverage_boost=0.0)
     keywords = fusion.adapt(candidates(), sentence_share=0.0)
     assert [r.weight for r in keywords.rankings] == pytest.approx([1.0, 0.25, 0.5 * 13])
     halfway = fusion.adapt(candidates(), sentence_share=0.15)
@@ -86,8 +86,23 @@ def test_bm25_counts_most_for_bare_keywords_and_not_at_all_more_for_a_sentence()
     assert [r.weight for r in sentence.rankings] == [1.0, 0.25, 0.5]
 
 
-def test_a_zero_keyword_boost_keeps_the_table() -> None:
-    same = Fusion(keyword_boost=0.0).adapt(candidates(), sentence_share=0.0)
+def test_bm25_counts_more_when_its_best_passage_holds_the_questions_rare_terms() -> None:
+    fusion = Fusion(keyword_boost=0.0, coverage_boost=3.0)
+    sentence = 0.6
+    every_term = fusion.adapt(candidates(), sentence, {"en": 1.0})
+    assert every_term.rankings[2].weight == pytest.approx(0.5 * 4)
+    assert fusion.adapt(candidates(), sentence, {"en": 0.8}).rankings[2].weight == pytest.approx(
+        0.5 * 2.5
+    )
+    for little in ({"en": 0.6}, {"en": 0.2}, {"ko": 1.0}, {}):
+        assert fusion.adapt(candidates(), sentence, little).rankings[2].weight == 0.5
+    # The dense rankings keep their weights.
+    assert [r.weight for r in every_term.rankings[:2]] == [1.0, 0.25]
+
+
+def test_zero_boosts_keep_the_table() -> None:
+    fusion = Fusion(keyword_boost=0.0, coverage_boost=0.0)
+    same = fusion.adapt(candidates(), 0.0, {"en": 1.0})
     assert [r.weight for r in same.rankings] == [1.0, 0.25, 0.5]
 
 
@@ -101,9 +116,12 @@ def test_the_retriever_weighs_bm25_by_the_form_of_the_question(tmp_path: Path) -
             return next(r.weight for r in rankings if r.kind == "lexical")
 
         table = retriever.fusion.weight("bm25", "en", ["fake"])
-        assert bm25_weight("speaker reset button") == pytest.approx(table * 13)
-        assert bm25_weight("how do I reset the speaker when it is stuck?") == pytest.approx(table)
-        off = Helpdesk(settings.replace(keyword_boost=0.0)).retriever()
+        # Bare keywords, every one in the speaker guide's Bluetooth section: both boosts.
+        assert bm25_weight("action button bluetooth pairing") == pytest.approx(table * 13 * 4)
+        # A sentence, most of whose weight is on words no page uses: neither.
+        sentence = "why does my speaker keep glitching and stuttering?"
+        assert bm25_weight(sentence) == pytest.approx(table)
+        off = Helpdesk(settings.replace(keyword_boost=0.0, coverage_boost=0.0)).retriever()
         assert next(
             r.weight
             for r in off.rank(Query("speaker reset button")).rankings
