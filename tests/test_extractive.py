@@ -48,3 +48,52 @@ def test_without_a_cross_lingual_model_the_fused_score_decides() -> None:
     english = passage("manuals/en/accessibility.html", "en", 5.53, e5=0.83, use=0.20)
     korean = passage("faq/ko.yaml", "ko", 5.48, e5=0.89, use=0.19)
     assert primary([english, korean], cross_lingual=None) == "faq/ko.yaml"
+
+
+# -- a second passage for a question that asks two things ----------------------------------------
+
+WARRANTY = "The warranty covers the Lumo Hub for one year from purchase."
+RETURNS = "You can return the Lumo Hub within 30 days for a full refund."
+
+
+def answerer() -> ExtractiveAnswerer:
+    # Every term equally rare: the weights are plain counts.
+    terms = TermStats({"public": 10, "all": 10}, {"public": {}, "all": {}})
+    return ExtractiveAnswerer(Tokenizer(), ("fake",), terms, min_confidence=0.0)
+
+
+def two(
+    second_text: str = RETURNS, *, language: str = "en", score: float = 0.9, source: str = "b.md"
+) -> list[Passage]:
+    first = make_passage(WARRANTY, source="a.md", score=1.0, dense_scores=(0.9,))
+    other = make_passage(
+        second_text, source=source, language=language, score=score, dense_scores=(0.8,)
+    )
+    return [first, other]
+
+
+QUESTION = "how long is the warranty and can i return it for a refund"
+
+
+def test_a_two_part_question_quotes_a_second_passage_with_its_own_citation() -> None:
+    answer = answerer().answer(QUESTION, two(), "en")
+    assert [c.source for c in answer.citations] == ["a.md", "b.md"]
+    assert answer.text == f"{WARRANTY} [1] {RETURNS} [2]"
+
+
+def test_a_question_the_first_passage_answers_quotes_it_alone() -> None:
+    answer = answerer().answer("how long is the warranty on the lumo hub", two(), "en")
+    assert [c.source for c in answer.citations] == ["a.md"]
+
+
+def test_the_second_passage_must_add_what_the_first_lacks() -> None:
+    assert answerer()._second(QUESTION, two("The Lumo Hub has a blue light."), two()[0]) is None
+
+
+def test_no_second_passage_from_the_other_language_the_same_article_or_far_below() -> None:
+    passages = two(language="ko")
+    assert answerer()._second(QUESTION, passages, passages[0]) is None
+    passages = two(source="a.md")  # the same article
+    assert answerer()._second(QUESTION, passages, passages[0]) is None
+    passages = two(score=0.5)
+    assert answerer()._second(QUESTION, passages, passages[0]) is None

@@ -35,6 +35,13 @@ NOT_COVERED = {
 # manual section in the other language, which a customer reads more easily.
 LANGUAGE_WINDOW = 5
 LANGUAGE_SHARE = 0.75
+# A second passage is quoted when the first lacks SECOND_MISSING of the question's term weight,
+# and one of the first SECOND_WINDOW passages, scoring at least SECOND_SHARE of the top one,
+# holds SECOND_GAIN of it.
+SECOND_WINDOW = 3
+SECOND_MISSING = 0.35
+SECOND_SHARE = 0.6
+SECOND_GAIN = 0.2
 OTHER_LANGUAGE_NOTE = {
     "en": "This is documented in Korean only:",
     "ko": "이 내용은 영어 문서에만 있습니다:",
@@ -77,26 +84,20 @@ class ExtractiveAnswerer:
             if score < self.min_probability:
                 return self.not_covered(language, score, passages)
         chunk = primary.chunk
-        if chunk.kind == "faq" and chunk.answer:
-            body = plain_text(chunk.answer)
-        else:
-            body = " ".join(self._best_sentences(question, plain_text(chunk.text)))
+        body = " ".join(self._quote(question, primary, self.max_chars))
         text = f"{body} [{number}]"
         if chunk.language and chunk.language != language and language in OTHER_LANGUAGE_NOTE:
             text = f"{OTHER_LANGUAGE_NOTE[language]} {text}"
-        snippet = make_snippet(chunk.text, question, self.tokenizer).text
-        citation = Citation(
-            id=number,
-            chunk_id=chunk.id,
-            title=chunk.title,
-            url=chunk.url,
-            snippet=snippet,
-            source=chunk.source,
-            language=chunk.language,
-        )
+        citations = [self._citation(number, primary, question)]
+        second = self._second(question, passages, primary)
+        if second is not None:
+            extra = passages.index(second) + 1
+            quote = " ".join(self._quote(question, second, self.max_chars // 2))
+            text = f"{text} {quote} [{extra}]"
+            citations.append(self._citation(extra, second, question))
         return Answer(
             text=text,
-            citations=(citation,),
+            citations=tuple(citations),
             grounded=True,
             confidence=score,
             language=language,
@@ -133,10 +134,57 @@ class ExtractiveAnswerer:
                 return passage
         return top
 
-    def _best_sentences(self, question: str, text: str) -> list[str]:
-        """Consecutive sentences from the one sharing most question terms, up to ``max_chars``."""
+    def _quote(self, question: str, passage: Passage, limit: int) -> list[str]:
+        """What to quote of ``passage``: an FAQ's whole answer, or a manual's best sentences."""
+        chunk = passage.chunk
+        if chunk.kind == "faq" and chunk.answer:
+            return [plain_text(chunk.answer)]
+        return self._best_sentences(question, plain_text(chunk.text), limit)
+
+    def _citation(self, number: int, passage: Passage, question: str) -> Citation:
+        chunk = passage.chunk
+        return Citation(
+            id=number,
+            chunk_id=chunk.id,
+            title=chunk.title,
+            url=chunk.url,
+            snippet=make_snippet(chunk.text, question, self.tokenizer).text,
+            source=chunk.source,
+            language=chunk.language,
+        )
+
+    def _second(self, question: str, passages: list[Passage], primary: Passage) -> Passage | None:
+        """A second passage to quote, when the question asks about more than the first one
+        holds ("how long is the warranty and can I return it?"): one of the next few, in the
+        first one's language and from another article, that holds a good share of the question's
+        term weight (by IDF) the first one lacks."""
+        weights = {t: self.terms.idf(t, self.audience) for t in self.tokenizer.tokenize(question)}
+        total = sum(weights.values())
+        if total <= 0:
+            return None
+        held = set(self.tokenizer.tokenize(primary.chunk.embed_text))
+        missing = {t: w for t, w in weights.items() if t not in held}
+        if sum(missing.values()) < SECOND_MISSING * total:
+            return None
+        best: tuple[float, Passage] | None = None
+        for passage in passages[:SECOND_WINDOW]:
+            chunk = passage.chunk
+            if passage is primary or chunk.language != primary.chunk.language:
+                continue
+            if (chunk.source, chunk.url) == (primary.chunk.source, primary.chunk.url):
+                continue
+            if passage.score < SECOND_SHARE * passages[0].score:
+                continue
+            terms = set(self.tokenizer.tokenize(chunk.embed_text))
+            gain = sum(w for t, w in missing.items() if t in terms) / total
+            if gain >= SECOND_GAIN and (best is None or gain > best[0]):
+                best = (gain, passage)
+        return best[1] if best else None
+
+    def _best_sentences(self, question: str, text: str, limit: int) -> list[str]:
+        """Consecutive sentences from the one sharing most question terms, up to ``limit``."""
         sentences = split_sentences(text)
-        if sum(len(s) + 1 for s in sentences) <= self.max_chars:
+        if sum(len(s) + 1 for s in sentences) <= limit:
             return sentences
         terms = set(self.tokenizer.tokenize(question))
         overlap = [len(terms & set(self.tokenizer.tokenize(s))) for s in sentences]
@@ -145,7 +193,7 @@ class ExtractiveAnswerer:
         chosen: list[str] = []
         size = 0
         for sentence in sentences[start:]:
-            if chosen and size + len(sentence) > self.max_chars:
+            if chosen and size + len(sentence) > limit:
                 break
             chosen.append(sentence)
             size += len(sentence) + 1
