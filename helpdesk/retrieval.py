@@ -5,7 +5,8 @@ topic's vector (title, heading path and FAQ question, searched in memory), so a 
 rephrases a page title finds the page even when its body words things otherwise. BM25 ranks
 the same chunks by terms. Each ranking's scores are put on one scale (distance above its own
 worst candidate, in its own standard deviations) and added with per-language weights, which
-adapt to the question's form: the more a question is bare keywords, the more BM25 counts.
+adapt to the question: BM25 counts more the more a question is bare keywords, and the more of
+its rare terms BM25's best passage holds.
 
 Filters (audience, product, language) are applied inside each ranker's query: Chroma gets a
 ``where`` clause and the others a row mask, so a public request never scores an internal chunk.
@@ -72,9 +73,9 @@ TOPIC_SHARE = 0.25
 
 # How far BM25's weight grows for a question of bare keywords, and under which share of
 # sentence words a question starts to count as keywords. Measured with scripts/bench_fusion.py
-# (see the README): on keyword questions made from the shared sets' documents the table alone
-# lands 0.30 (English) and 0.14 (Korean) nDCG@10 below BM25 alone; with the boost, within 0.01,
-# while the sets' own questions, a sentence each, keep their figures.
+# (see the README): on keywords taken from the shared sets' documents the table alone lands
+# 0.32 (English) and 0.16 (Korean) nDCG@10 below BM25 alone; with this boost 0.02 and 0.01, and
+# with the coverage boost below too, within 0.01; the sets' own questions keep their figures.
 KEYWORD_BOOST = 12.0
 KEYWORD_SHARE = 0.3
 # The same for a question written as a sentence whose rare terms BM25's best passage holds: on
