@@ -182,9 +182,6 @@ class Retriever:
         # Help-center traffic repeats itself ("reset password"); the e5 query embedding is the
         # slowest step of a search, so remember recent ones.
         self._embed = [functools.lru_cache(maxsize=2048)(e.embed_query) for e in self.embedders]
-        self._chunk_terms = functools.lru_cache(maxsize=4096)(
-            lambda row: frozenset(tokenizer.tokenize(snapshot.chunks[row].embed_text))
-        )
         glossary = Glossary.load(snapshot.folder / "glossary.json")
         # The knowledge base's own synonyms widen keyword search; with the built-in ones laid
         # under them they also rewrite words no page uses ("pw" -> "password") before retrieval.
@@ -277,22 +274,24 @@ class Retriever:
         candidates = Candidates(tuple(vectors), tuple(rankings), language_weights)
         if self.fusion.keyword_boost == 0 and self.fusion.coverage_boost == 0:
             return candidates
-        coverage = {
-            r.language: self._coverage(asked, r.hits[0][0], query.audience)
-            for r in rankings
-            if r.kind == "lexical" and r.hits
-        }
+        coverage = self.coverage(asked, rankings, query.audience)
         share = self.tokenizer.sentence_share(query.text)
         return self.fusion.adapt(candidates, share, coverage)
 
-    def _coverage(self, terms: Sequence[str], row: int, audience: str) -> float:
-        """The share of ``terms``' weight (IDF) that the chunk at ``row`` holds."""
-        weights = {term: self.snapshot.terms.idf(term, audience) for term in terms}
-        total = sum(weights.values())
-        if total <= 0:
-            return 0.0
-        held = self._chunk_terms(row)
-        return sum(w for term, w in weights.items() if term in held) / total
+    def coverage(
+        self, asked: Sequence[str], rankings: Sequence[Ranking], audience: str
+    ) -> dict[str | None, float]:
+        """Per language, the share of the question's term weight (IDF) that BM25's best
+        passage holds: near 1.0 when one passage has every rare term the question uses."""
+        return {
+            r.language: self.snapshot.terms.share_held(
+                asked,
+                self.tokenizer.term_set(self.snapshot.chunks[r.hits[0][0]].embed_text),
+                audience,
+            )
+            for r in rankings
+            if r.kind == "lexical" and r.hits
+        }
 
     def _points(self, hits: list[tuple[int, float]]) -> list[float]:
         """What each hit of one ranking adds to its chunk's fused score, before weighting.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .index.lexical import Tokenizer
 from .language import has_hangul
 from .text import plain_text
+from .types import Chunk, Citation
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -49,6 +50,19 @@ def _matches(text: str, terms: set[str], tokenizer: Tokenizer) -> list[tuple[int
         if hit:
             spans.append((match.start(), match.end()))
     return spans
+
+
+def cite(number: int, chunk: Chunk, question: str, tokenizer: Tokenizer) -> Citation:
+    """Citation ``[number]`` of ``chunk``, with the snippet that best matches ``question``."""
+    return Citation(
+        id=number,
+        chunk_id=chunk.id,
+        title=chunk.title,
+        url=chunk.url,
+        snippet=make_snippet(chunk.text, question, tokenizer).text,
+        source=chunk.source,
+        language=chunk.language,
+    )
 
 
 def make_snippet(

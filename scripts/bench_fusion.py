@@ -241,12 +241,7 @@ def capture(engine: Retriever, question: Question) -> Captured:
             chunk = engine.snapshot.chunks[row]
             key = question.unit(chunk.source, chunk.url)
             units[row] = (key, question.relevant(chunk.source, chunk.url) is not None)
-    asked = engine.tokenizer.tokenize(text)
-    coverage = {
-        r.language: engine._coverage(asked, r.hits[0][0], "public")
-        for r in candidates.rankings
-        if r.kind == "lexical" and r.hits
-    }
+    coverage = engine.coverage(engine.tokenizer.tokenize(text), candidates.rankings, "public")
     share = engine.tokenizer.sentence_share(text)
     return Captured(
         text, candidates, detect_language(text), share, coverage, units, question.relevant_count

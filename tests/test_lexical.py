@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpdesk.index.lexical import LexicalIndex, Tokenizer
+from helpdesk.index.lexical import LexicalIndex, TermStats, Tokenizer
 
 
 @pytest.mark.parametrize(
@@ -153,3 +153,18 @@ def test_a_question_written_as_a_sentence_is_mostly_sentence_words(
 def test_sentence_share_of_nothing_is_zero(tokenizer: Tokenizer) -> None:
     assert tokenizer.sentence_share("") == 0.0
     assert tokenizer.sentence_share("?!") == 0.0
+
+
+def test_share_held_weighs_each_distinct_term_by_its_rarity() -> None:
+    stats = TermStats({"public": 9, "all": 9}, {"public": {"speaker": 8}, "all": {"speaker": 8}})
+    rare = stats.idf("reset")  # in no chunk
+    common = stats.idf("speaker")
+    assert rare > common
+    share = stats.share_held(["reset", "speaker", "speaker"], {"reset"}, "public")
+    assert share == pytest.approx(rare / (rare + common))
+    assert stats.share_held(["reset"], set(), "public") == 0.0
+    assert stats.share_held([], {"reset"}, "public") == 0.0
+
+
+def test_term_set_is_the_distinct_terms(tokenizer: Tokenizer) -> None:
+    assert tokenizer.term_set("Reset the speaker, reset it") == frozenset({"reset", "speaker"})

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 from ..index.lexical import TermStats, Tokenizer
-from ..snippets import make_snippet
+from ..snippets import cite
 from ..text import plain_text
-from ..types import Answer, Citation, Passage
+from ..types import Answer, Passage
 from .calibration import calibration_for
 from .confidence import confidence
 
@@ -88,13 +88,13 @@ class ExtractiveAnswerer:
         text = f"{body} [{number}]"
         if chunk.language and chunk.language != language and language in OTHER_LANGUAGE_NOTE:
             text = f"{OTHER_LANGUAGE_NOTE[language]} {text}"
-        citations = [self._citation(number, primary, question)]
+        citations = [cite(number, primary.chunk, question, self.tokenizer)]
         second = self._second(question, passages, primary)
         if second is not None:
             extra = passages.index(second) + 1
             quote = " ".join(self._quote(question, second, self.max_chars // 2))
             text = f"{text} {quote} [{extra}]"
-            citations.append(self._citation(extra, second, question))
+            citations.append(cite(extra, second.chunk, question, self.tokenizer))
         return Answer(
             text=text,
             citations=tuple(citations),
@@ -141,30 +141,14 @@ class ExtractiveAnswerer:
             return [plain_text(chunk.answer)]
         return self._best_sentences(question, plain_text(chunk.text), limit)
 
-    def _citation(self, number: int, passage: Passage, question: str) -> Citation:
-        chunk = passage.chunk
-        return Citation(
-            id=number,
-            chunk_id=chunk.id,
-            title=chunk.title,
-            url=chunk.url,
-            snippet=make_snippet(chunk.text, question, self.tokenizer).text,
-            source=chunk.source,
-            language=chunk.language,
-        )
-
     def _second(self, question: str, passages: list[Passage], primary: Passage) -> Passage | None:
         """A second passage to quote, when the question asks about more than the first one
         holds ("how long is the warranty and can I return it?"): one of the next few, in the
         first one's language and from another article, that holds a good share of the question's
         term weight (by IDF) the first one lacks."""
-        weights = {t: self.terms.idf(t, self.audience) for t in self.tokenizer.tokenize(question)}
-        total = sum(weights.values())
-        if total <= 0:
-            return None
-        held = set(self.tokenizer.tokenize(primary.chunk.embed_text))
-        missing = {t: w for t, w in weights.items() if t not in held}
-        if sum(missing.values()) < SECOND_MISSING * total:
+        asked = self.tokenizer.tokenize(question)
+        held = self.tokenizer.term_set(primary.chunk.embed_text)
+        if 1.0 - self.terms.share_held(asked, held, self.audience) < SECOND_MISSING:
             return None
         best: tuple[float, Passage] | None = None
         for passage in passages[:SECOND_WINDOW]:
@@ -175,8 +159,8 @@ class ExtractiveAnswerer:
                 continue
             if passage.score < SECOND_SHARE * passages[0].score:
                 continue
-            terms = set(self.tokenizer.tokenize(chunk.embed_text))
-            gain = sum(w for t, w in missing.items() if t in terms) / total
+            adds = self.tokenizer.term_set(chunk.embed_text) - held
+            gain = self.terms.share_held(asked, adds, self.audience)
             if gain >= SECOND_GAIN and (best is None or gain > best[0]):
                 best = (gain, passage)
         return best[1] if best else None

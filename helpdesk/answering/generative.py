@@ -25,8 +25,8 @@ from typing import Any
 
 from ..index.lexical import Tokenizer
 from ..llm import ChatModel, LLMError
-from ..snippets import make_snippet
-from ..types import Answer, Citation, Passage
+from ..snippets import cite
+from ..types import Answer, Passage
 from .prompt import PromptTemplate, passage_text
 from .verify import SentenceCheck, Verification, Verifier, split_answer, strip_citations
 
@@ -176,20 +176,7 @@ class Generation:
     ) -> Answer:
         kept = verification.kept
         numbers = sorted({c.passage for c in kept if c.passage is not None})
-        citations = []
-        for index in numbers:
-            chunk = sources[index].chunk
-            citations.append(
-                Citation(
-                    id=index + 1,
-                    chunk_id=chunk.id,
-                    title=chunk.title,
-                    url=chunk.url,
-                    snippet=make_snippet(chunk.text, question, self.tokenizer).text,
-                    source=chunk.source,
-                    language=chunk.language,
-                )
-            )
+        citations = [cite(i + 1, sources[i].chunk, question, self.tokenizer) for i in numbers]
         return replace(
             draft,
             text=_render(kept).strip(),

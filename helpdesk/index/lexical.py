@@ -8,12 +8,14 @@ Snowball-stemmed. Latin words inside Korean text get the same stemming, so "Wi-F
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,16 @@ class Tokenizer:
         self._kiwi: Any = None
         self._stemmer: Any = None
         self._lock = threading.Lock()
+        # Passages are tokenised again at answer time (coverage, a second quote); the same few
+        # hundred chunk texts come back, so their term sets are kept.
+        self._term_sets = functools.lru_cache(maxsize=4096)(self._term_set)
+
+    def _term_set(self, text: str) -> frozenset[str]:
+        return frozenset(self.tokenize(text))
+
+    def term_set(self, text: str) -> frozenset[str]:
+        """The distinct index terms of ``text``, remembered for recent texts."""
+        return self._term_sets(text)
 
     def _kiwi_model(self) -> Any:
         with self._lock:
@@ -218,6 +230,14 @@ class TermStats:
         scope = self.scope(audience)
         total = self.documents.get(scope, 0)
         return math.log((total + 1) / (self.frequencies[scope].get(term, 0) + 0.5))
+
+    def share_held(self, terms: Iterable[str], held: AbstractSet[str], audience: str) -> float:
+        """The share of ``terms``' weight (IDF, each distinct term once) that ``held`` has."""
+        weights = {term: self.idf(term, audience) for term in terms}
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        return sum(w for term, w in weights.items() if term in held) / total
 
     def known(self, term: str, audience: str = "public") -> bool:
         return term in self.frequencies[self.scope(audience)]
