@@ -52,7 +52,7 @@ import yaml
 
 from .answering.extractive import OTHER_LANGUAGE_NOTE
 from .errors import HelpdeskError
-from .language import detect_language
+from .text import detect_language
 from .types import Answer
 
 SPLITS = ("dev", "test")

@@ -24,7 +24,7 @@ import yaml
 
 from .documents import GLOSSARY_FILES
 from .errors import IngestError
-from .index.lexical import Tokenizer
+from .text import Tokenizer
 from .types import Chunk
 
 

@@ -27,11 +27,10 @@ import numpy as np
 from .embeddings import Embedder, ranker_name
 from .glossary import Expander, Glossary, Rewriter, builtin_glossary
 from .index.hits import top_hits
-from .index.lexical import Tokenizer
 from .index.store import Snapshot
-from .language import detect_language
 from .reranking import CrossEncoderReranker
 from .spelling import Correction, Speller
+from .text import Tokenizer, detect_language
 from .types import Passage
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)

@@ -25,14 +25,13 @@ from .config import Settings, parse_fusion_weights
 from .conversation import Conversations, Turn, standalone_question
 from .embeddings import Embedder, USEEmbeddings, make_embedders
 from .index.generations import Layout
-from .index.lexical import Tokenizer
 from .index.store import Snapshot
-from .language import detect_language
 from .llm import ChatModel, make_llm
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Query, Retriever, fusion_weights, with_twin
 from .snippets import Snippet, make_snippet
 from .spelling import Correction
+from .text import Tokenizer, detect_language
 from .types import Answer, Passage
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from .index.lexical import Tokenizer
-from .language import has_hangul
-from .text import plain_text
+from .text import Tokenizer, has_hangul, plain_text
 from .types import Chunk, Citation
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .index.lexical import TermStats, Tokenizer
+from .index.lexical import TermStats
+from .text import Tokenizer
 from .types import Chunk
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")

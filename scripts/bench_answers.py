@@ -162,7 +162,7 @@ def main() -> None:
 
     from helpdesk.answering.verify import Verifier
     from helpdesk.embeddings import USEEmbeddings
-    from helpdesk.index.lexical import Tokenizer
+    from helpdesk.text import Tokenizer
 
     cases = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     verifier = Verifier(Memo(USEEmbeddings()), Tokenizer())

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from helpdesk.config import Settings
 from helpdesk.evaluation import DEFAULT_DATA_ROOT, Dataset, evaluate, load_dataset
-from helpdesk.index.lexical import ENGLISH_STOP_WORDS
-from helpdesk.language import has_hangul
+from helpdesk.text import ENGLISH_STOP_WORDS, has_hangul
 
 _KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 # Vowel pairs people confuse (jamo vowel indices): ㅐ/ㅔ, ㅓ/ㅕ, ㅗ/ㅛ, ㅚ/ㅙ/ㅞ.

@@ -21,7 +21,7 @@ import yaml
 
 from helpdesk.answering.verify import Verifier
 from helpdesk.embeddings import USEEmbeddings
-from helpdesk.index.lexical import Tokenizer
+from helpdesk.text import Tokenizer
 
 
 class Memo:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.config import ENV_PREFIX, Settings
-from helpdesk.index.lexical import Tokenizer
+from helpdesk.text import Tokenizer
 from helpdesk.types import Chunk, Passage
 
 REPO = Path(__file__).resolve().parent.parent

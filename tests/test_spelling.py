@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 
 from helpdesk import create_app
 from helpdesk.config import Settings
-from helpdesk.index.lexical import TermStats, Tokenizer
+from helpdesk.index.lexical import TermStats
 from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
 from helpdesk.spelling import Speller, max_edits
+from helpdesk.text import Tokenizer
 
 PAGES = [
     ("The warranty covers every device for one year from delivery.", "public"),

@@ -27,7 +27,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..index.lexical import TermStats, Tokenizer
+from ..index.lexical import TermStats
+from ..text import Tokenizer
 from ..types import Passage
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..index.lexical import TermStats, Tokenizer
+from ..index.lexical import TermStats
 from ..snippets import cite
-from ..text import plain_text
+from ..text import Tokenizer, plain_text
 from ..types import Answer, Passage
 from .calibration import calibration_for
 from .confidence import confidence

@@ -23,9 +23,9 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..index.lexical import Tokenizer
 from ..llm import ChatModel, LLMError
 from ..snippets import cite
+from ..text import Tokenizer
 from ..types import Answer, Passage
 from .prompt import PromptTemplate, passage_text
 from .verify import SentenceCheck, Verification, Verifier, split_answer, strip_citations

@@ -25,9 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..index.lexical import Tokenizer
-from ..language import detect_language, has_hangul
-from ..text import clean_reply
+from ..text import Tokenizer, clean_reply, detect_language, has_hangul
 
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?。])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+")

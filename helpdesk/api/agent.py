@@ -15,8 +15,8 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ..errors import Forbidden, Unauthorized
-from ..language import SUPPORTED
 from ..retrieval import Query
+from ..text import SUPPORTED
 from .routes import (
     _choice,
     _helpdesk,

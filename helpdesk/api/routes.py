@@ -12,10 +12,10 @@ from flask.typing import ResponseReturnValue
 
 from ..conversation import valid_id
 from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
-from ..language import SUPPORTED
 from ..retrieval import Query
 from ..service import Helpdesk, SearchHit
 from ..spelling import Correction
+from ..text import SUPPORTED
 from ..types import Answer, Passage
 
 api = Blueprint("api", __name__)

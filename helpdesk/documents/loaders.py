@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..language import detect_language
+from ..text import detect_language
 from ..types import Document, DocumentMeta, Section
 
 SIDECAR_SUFFIX = ".meta.yaml"

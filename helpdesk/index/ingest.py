@@ -25,9 +25,9 @@ from ..documents.loaders import LoadError
 from ..embeddings import Embedder, cached, make_embedders
 from ..errors import IngestError
 from ..glossary import Glossary
+from ..text import Tokenizer
 from ..types import Chunk
 from .generations import FORMAT_VERSION, Layout, read_manifest, write_manifest
-from .lexical import Tokenizer
 from .store import (
     Topics,
     read_chunks,

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..embeddings import Embedder
 from ..errors import IndexModelMismatch, IndexNotReady, IngestError
+from ..text import Tokenizer
 from ..types import Chunk
 from .generations import FORMAT_VERSION, read_manifest
-from .lexical import LexicalIndex, TermStats, Tokenizer
+from .lexical import LexicalIndex, TermStats
 
 _ADD_BATCH = 1000
 
