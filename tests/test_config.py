@@ -208,12 +208,6 @@ def test_every_setting_has_one_help_line() -> None:
         assert "\n" not in setting.help, setting.name
 
 
-def test_the_readme_documents_every_setting() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    missing = [env_name(s.name) for s in SETTINGS if env_name(s.name) not in readme]
-    assert missing == []
-
-
 def test_make_embedder_builds_the_fake_and_names_a_bad_engine() -> None:
     assert isinstance(make_embedder("fake"), FakeEmbeddings)
     with pytest.raises(ConfigError, match="HELPDESK_EMBEDDING"):
