@@ -53,7 +53,7 @@ import yaml
 from .answering.extractive import OTHER_LANGUAGE_NOTE
 from .errors import HelpdeskError
 from .text import detect_language
-from .types import Answer
+from .types import Answer, Draft, Final, Token
 
 SPLITS = ("dev", "test")
 OUTCOMES = ("resolved", "refused", "wrong", "caught", "missed")
@@ -379,7 +379,7 @@ def run_cases(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Verdict]:
     """Ask each case through ``helpdesk.ask_events`` (earlier turns first) and judge it."""
-    from .retrieval import Query
+    from .types import Query
 
     chunks = helpdesk.retriever().snapshot.chunks
     languages_of: dict[str, set[str]] = defaultdict(set)
@@ -399,12 +399,12 @@ def run_cases(
         first = final_ms = 0.0
         final: Answer | None = None
         query = Query(case.question, k=helpdesk.settings.top_k, product=product)
-        for kind, data in helpdesk.ask_events(query, locale, conversation_id):
+        for event in helpdesk.ask_events(query, locale, conversation_id):
             now = (time.perf_counter() - started) * 1000.0
-            if kind in ("draft", "token") and not first:
+            if isinstance(event, Draft | Token) and not first:
                 first = now
-            if kind == "final":
-                final, final_ms = data, now
+            if isinstance(event, Final):
+                final, final_ms = event.answer, now
         assert final is not None
         gold_languages: set[str] = set()
         for gold in case.gold:
@@ -647,9 +647,8 @@ def evaluate_answers(
     reports = []
     llm = None
     for name, run_settings, cases in runs:
-        helpdesk = Helpdesk(run_settings)
-        if llm is not None:
-            helpdesk.llm = llm  # one loaded model for every index
+        # One loaded model for every index.
+        helpdesk = Helpdesk(run_settings) if llm is None else Helpdesk(run_settings, llm=llm)
         helpdesk.warm_up()
         llm = helpdesk.llm
         say(f"{name}: {len(cases)} cases, backend {run_settings.llm}")

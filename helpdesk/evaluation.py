@@ -378,8 +378,8 @@ def evaluate(
     """Index one BEIR dataset with the product's ingest and score the product's retriever on it."""
     from .answering.confidence import confidence
     from .index.ingest import ingest
-    from .retrieval import Query
     from .service import Helpdesk
+    from .types import Query
 
     if retriever not in RETRIEVERS:
         raise ConfigError(f"unknown retriever {retriever!r}; expected one of {sorted(RETRIEVERS)}")

@@ -8,8 +8,9 @@ worst candidate, in its own standard deviations) and added with per-language wei
 adapt to the question: BM25 counts more the more a question is bare keywords, and the more of
 its rare terms BM25's best passage holds.
 
-Filters (audience, product, language) are applied inside each ranker's query: Chroma gets a
-``where`` clause and the others a row mask, so a public request never scores an internal chunk.
+Filters (what the reader may read, product, language) apply inside each ranker's query: Chroma
+gets a ``where`` clause and the others a row mask, so a public request never scores an internal
+chunk.
 Near-duplicate chunks (the same FAQ in two files, a repeated paragraph) are collapsed to the best.
 """
 
@@ -29,32 +30,11 @@ from .glossary import Expander, Glossary, Rewriter, builtin_glossary
 from .index.hits import top_hits
 from .index.store import Snapshot
 from .reranking import CrossEncoderReranker
-from .spelling import Correction, Speller
+from .spelling import Speller
 from .text import Tokenizer, detect_language
-from .types import Passage
+from .types import Correction, Passage, Query, Reader, readable
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class Query:
-    """A retrieval request: the text and who is asking."""
-
-    text: str
-    k: int = 5
-    audience: str = "public"  # "internal" also sees internal documents
-    product: str | None = None  # this product's documents and general ones
-    language: str | None = None  # only documents in this language
-
-    def filters(self) -> dict[str, tuple[str, ...]]:
-        filters: dict[str, tuple[str, ...]] = {
-            "audience": ("public", "internal") if self.audience == "internal" else ("public",)
-        }
-        if self.product:
-            filters["product"] = (self.product, "")
-        if self.language:
-            filters["language"] = (self.language,)
-        return filters
 
 
 # Each ranker's weight in fusion, by the question's language. Measured with `helpdesk eval` on
@@ -198,14 +178,14 @@ class Retriever:
             else None
         )
 
-    def correct(self, text: str, audience: str = "public") -> Correction:
+    def correct(self, text: str, reader: Reader = "public") -> Correction:
         """``text`` with misspelt words corrected (see :mod:`.spelling`). Callers correct a
         question once, where it enters, and pass the corrected text to :meth:`retrieve`, the
         answer's confidence and the LLM alike."""
-        text, rewritten = self.rewriter.rewrite(text, self.snapshot.terms.scope(audience))
+        text, rewritten = self.rewriter.rewrite(text, self.snapshot.terms.scope(reader))
         if self.speller is None:
             return Correction(text, tuple(rewritten))
-        corrected = self.speller.correct(text, audience)
+        corrected = self.speller.correct(text, reader)
         return Correction(corrected.text, (*rewritten, *corrected.changes))
 
     def retrieve(self, query: Query) -> list[Passage]:
@@ -273,12 +253,12 @@ class Retriever:
         candidates = Candidates(tuple(vectors), tuple(rankings), language_weights)
         if self.fusion.keyword_boost == 0 and self.fusion.coverage_boost == 0:
             return candidates
-        coverage = self.coverage(asked, rankings, query.audience)
+        coverage = self.coverage(asked, rankings, query.reader)
         share = self.tokenizer.sentence_share(query.text)
         return self.fusion.adapt(candidates, share, coverage)
 
     def coverage(
-        self, asked: Sequence[str], rankings: Sequence[Ranking], audience: str
+        self, asked: Sequence[str], rankings: Sequence[Ranking], reader: Reader
     ) -> dict[str | None, float]:
         """Per language, the share of the question's term weight (IDF) that BM25's best
         passage holds: near 1.0 when one passage has every rare term the question uses."""
@@ -286,7 +266,7 @@ class Retriever:
             r.language: self.snapshot.terms.share_held(
                 asked,
                 self.tokenizer.term_set(self.snapshot.chunks[r.hits[0][0]].embed_text),
-                audience,
+                reader,
             )
             for r in rankings
             if r.kind == "lexical" and r.hits
@@ -434,7 +414,7 @@ def with_twin(
     model: int | None,
     passages: list[Passage],
     language: str,
-    audience: str,
+    reader: Reader,
     place: int = 1,
 ) -> list[Passage]:
     """``passages`` with the best one's translation into ``language`` put at ``place``, if the
@@ -448,8 +428,7 @@ def with_twin(
     row = snapshot.row_of.get(top.chunk.id)
     if row is None or len(vectors) < 2:
         return passages
-    audiences = ("public", "internal") if audience == "internal" else ("public",)
-    mask = snapshot.mask({"audience": audiences, "language": (language,)})
+    mask = snapshot.mask({"audience": readable(reader), "language": (language,)})
     if mask.sum() < 2:
         return passages
     cosines = np.where(mask, vectors @ vectors[row], -np.inf)

@@ -13,12 +13,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from .answering.confidence import evidence, unrelated
 from .answering.extractive import ExtractiveAnswerer
-from .answering.generative import Event, Generation
+from .answering.generative import Generation
 from .answering.prompt import PromptTemplate
 from .answering.verify import Calibration, Verifier, numbers_in
 from .config import Settings, parse_fusion_weights
@@ -28,23 +28,32 @@ from .index.generations import Layout
 from .index.store import Snapshot
 from .llm import ChatModel, make_llm
 from .reranking import CrossEncoderReranker
-from .retrieval import Fusion, Query, Retriever, fusion_weights, with_twin
-from .snippets import Snippet, make_snippet
-from .spelling import Correction
+from .retrieval import Fusion, Retriever, fusion_weights, with_twin
+from .snippets import make_snippet
 from .text import Tokenizer, detect_language
-from .types import Answer, Passage
+from .types import (
+    Answer,
+    AnswerEvent,
+    Draft,
+    Final,
+    Passage,
+    Query,
+    Reader,
+    SearchHit,
+    SearchResults,
+    Sources,
+)
 
 log = logging.getLogger(__name__)
 
 _CLOSE_AFTER_SECONDS = 60.0
 
 
-@dataclass(frozen=True)
-class SearchHit:
-    passage: Passage
-    snippet: Snippet
-    # Further matching sections of the same article, best first (search lists an article once).
-    sections: tuple[SearchHit, ...] = ()
+class _FromSettings:
+    """The default of an edge that :class:`Helpdesk` builds from its settings."""
+
+
+FROM_SETTINGS = _FromSettings()
 
 
 def article_key(passage: Passage) -> tuple[str, str]:
@@ -53,16 +62,22 @@ def article_key(passage: Passage) -> tuple[str, str]:
     return (chunk.source, chunk.url if chunk.kind == "faq" else "")
 
 
-@dataclass(frozen=True)
-class SearchResults:
-    hits: list[SearchHit]
-    correction: Correction  # the query as searched, with any misspelt words corrected
-
-
 class Helpdesk:
     """Search and ask over the serving index generation of one data directory."""
 
-    def __init__(self, settings: Settings, embedders: Sequence[Embedder] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedders: Sequence[Embedder] | None = None,
+        llm: ChatModel | _FromSettings | None = FROM_SETTINGS,
+        verifier: Verifier | None = None,
+        reranker: CrossEncoderReranker | _FromSettings | None = FROM_SETTINGS,
+        prompt: PromptTemplate | None = None,
+    ) -> None:
+        """The edges come from ``settings`` unless given: the embedding models, the LLM (None
+        for extractive answers), the verifier of generated sentences, the reranker (None for
+        none) and the prompt template."""
         self.settings = settings
         self.layout = Layout(Path(settings.data_dir))
         self._embedders = list(embedders) if embedders else None
@@ -71,12 +86,16 @@ class Helpdesk:
         self._retriever: Retriever | None = None
         self._checked_at = 0.0
         self._warm_for: str | None = None
-        self.reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
-        self.llm: ChatModel | None = make_llm(settings)
+        if isinstance(reranker, _FromSettings):
+            reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
+        self.reranker = reranker
+        self.llm: ChatModel | None = make_llm(settings) if isinstance(llm, _FromSettings) else llm
         # Loaded now, so a broken template or a missing model fails at start-up, not per question.
-        self.prompt = PromptTemplate.load(settings.prompt_template)
+        self.prompt = prompt or PromptTemplate.load(settings.prompt_template)
         self.conversations = Conversations(turns=settings.conversation_turns)
-        self._verifier: Verifier | None = None
+        self._verifier = verifier
+        self._answerers: dict[tuple[str, Reader], ExtractiveAnswerer] = {}
+        self._generated: Generation | None = None
         self._feedback_lock = threading.Lock()
 
     @property
@@ -105,11 +124,6 @@ class Helpdesk:
         """The index of the first cross-lingual model (its cosines compare across languages)."""
         flags = [bool(getattr(e, "cross_lingual", False)) for e in self.embedders]
         return flags.index(True) if True in flags else None
-
-    @property
-    def model_id(self) -> str:
-        """The primary embedding model (its cosines feed answer confidence)."""
-        return self.embedders[0].model_id
 
     def retriever(self) -> Retriever:
         """The retriever over the current generation, reloading when CURRENT has moved."""
@@ -154,6 +168,41 @@ class Helpdesk:
                 closer.start()
             return self._retriever
 
+    def _answerer(self, retriever: Retriever, reader: Reader) -> ExtractiveAnswerer:
+        """The extractive answerer of the serving generation, for one reader; built once."""
+        key = (retriever.snapshot.name, reader)
+        answerer = self._answerers.get(key)
+        if answerer is None:
+            answerer = ExtractiveAnswerer(
+                tokenizer=self.tokenizer,
+                model_ids=tuple(e.model_id for e in self.embedders),
+                terms=retriever.snapshot.terms,
+                reader=reader,
+                min_confidence=self.settings.min_confidence,
+                min_probability=self.settings.min_answer_probability,
+                contact=self.settings.handoff_contact,
+                cross_lingual=self.cross_lingual,
+            )
+            # Only the serving generation's answerers are kept.
+            self._answerers = {k: v for k, v in self._answerers.items() if k[0] == key[0]}
+            self._answerers[key] = answerer
+        return answerer
+
+    def _generation(self, llm: ChatModel) -> Generation:
+        """How answers are generated and verified; built once per model."""
+        if self._generated is None or self._generated.llm is not llm:
+            self._generated = Generation(
+                llm=llm,
+                verifier=self.verifier,
+                prompt=self.prompt,
+                tokenizer=self.tokenizer,
+                persona=self.settings.persona,
+                max_tokens=self.settings.llm_max_tokens,
+                timeout=self.settings.llm_timeout,
+                passage_chars=self.settings.llm_passage_chars,
+            )
+        return self._generated
+
     def warm_up(self) -> None:
         """Load the index, the embedding model and the Korean analyser now, not on a request."""
         retriever = self.retriever()
@@ -180,7 +229,7 @@ class Helpdesk:
         """Up to ``query.k`` articles, best first, each with its best-matching passage and up to
         ``sections`` more of its passages; none when nothing retrieved relates to the query."""
         retriever = self.retriever()
-        correction = retriever.correct(query.text, query.audience)
+        correction = retriever.correct(query.text, query.reader)
         query = replace(query, text=correction.text)  # snippets highlight what was searched
         # Several passages often come from one article; ask for enough to fill k articles.
         passages = retriever.retrieve(replace(query, k=query.k * 3))
@@ -190,7 +239,7 @@ class Helpdesk:
             passages[: self.settings.top_k],
             self.tokenizer,
             retriever.snapshot.terms,
-            query.audience,
+            query.reader,
         )
         # BM25 matching a passage (through a glossary synonym, say) proves a known word.
         matched = any(p.lexical_score is not None for p in passages)
@@ -219,9 +268,9 @@ class Helpdesk:
     ) -> Answer:
         """The final answer (what :meth:`ask_events` ends with)."""
         final: Answer | None = None
-        for kind, data in self.ask_events(query, locale, conversation_id):
-            if kind == "final":
-                final = data
+        for event in self.ask_events(query, locale, conversation_id):
+            if isinstance(event, Final):
+                final = event.answer
         assert final is not None
         return final
 
@@ -231,7 +280,7 @@ class Helpdesk:
         locale: str | None = None,
         conversation_id: str | None = None,
         cancelled: Callable[[], bool] | None = None,
-    ) -> Generator[Event, None, None]:
+    ) -> Generator[AnswerEvent, None, None]:
         """sources, draft, token..., final: see :mod:`helpdesk.answering.generative`.
 
         Answers in the asker's language (the question's, else the locale's). A follow-up in a
@@ -244,9 +293,7 @@ class Helpdesk:
         language = _language(query.text, locale)
         retriever = self.retriever()
         # Typos corrected before anything reads the question: retrieval, confidence, the LLM.
-        standalone = retriever.correct(
-            standalone_question(query.text, history), query.audience
-        ).text
+        standalone = retriever.correct(standalone_question(query.text, history), query.reader).text
         passages = retriever.retrieve(replace(query, text=standalone))
         # The best passage's translation into the asker's language, when the index has one.
         passages = with_twin(
@@ -254,24 +301,14 @@ class Helpdesk:
             self.cross_lingual,
             passages,
             language,
-            query.audience,
+            query.reader,
             place=self.settings.llm_passages,  # after the passages the prompt carries
         )
         # The extractive answer quotes one of the top three; the prompt carries LLM_PASSAGES.
         sources = passages[: max(self.settings.llm_passages, 3)]
         retrieved = time.monotonic()
-        yield "sources", sources
-        answerer = ExtractiveAnswerer(
-            tokenizer=self.tokenizer,
-            model_ids=tuple(e.model_id for e in self.embedders),
-            terms=retriever.snapshot.terms,
-            audience=query.audience,
-            min_confidence=self.settings.min_confidence,
-            min_probability=self.settings.min_answer_probability,
-            contact=self.settings.handoff_contact,
-            cross_lingual=self.cross_lingual,
-        )
-        draft = answerer.answer(standalone, passages, language)
+        yield Sources(sources)
+        draft = self._answerer(retriever, query.reader).answer(standalone, passages, language)
         draft = replace(
             draft,
             passages=tuple(passages),
@@ -282,27 +319,19 @@ class Helpdesk:
                 "draft_ms": round((time.monotonic() - started) * 1000, 1),
             },
         )
-        yield "draft", draft
+        yield Draft(draft)
         final = draft
         if self.llm is not None and not draft.handoff:
-            generation = Generation(
-                llm=self.llm,
-                verifier=self.verifier,
-                prompt=self.prompt,
-                tokenizer=self.tokenizer,
-                persona=self.settings.persona,
-                max_tokens=self.settings.llm_max_tokens,
-                timeout=self.settings.llm_timeout,
-                passage_chars=self.settings.llm_passage_chars,
-            )
             prompted = sources[: self.settings.llm_passages]
-            events = generation.events(standalone, prompted, sources, draft, started, cancelled)
+            events = self._generation(self.llm).events(
+                standalone, prompted, sources, draft, started, cancelled
+            )
             try:
-                for kind, data in events:
-                    if kind == "final":
-                        final = data
+                for event in events:
+                    if isinstance(event, Final):
+                        final = event.answer
                     else:
-                        yield kind, data
+                        yield event
             finally:
                 events.close()  # a closed stream stops the generation now, not at GC time
             if cancelled is not None and cancelled():
@@ -315,7 +344,7 @@ class Helpdesk:
         self.conversations.add(
             conversation_id, Turn(query.text, standalone, final.text, final.language)
         )
-        yield "final", final
+        yield Final(final)
 
 
 def _prefer_faq(draft: Answer, final: Answer) -> Answer:

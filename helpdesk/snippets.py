@@ -7,30 +7,12 @@ HTML string where the text is escaped and only the ``<mark>`` tags are markup.
 
 from __future__ import annotations
 
-import html
 import re
-from dataclasses import dataclass
 
 from .text import Tokenizer, has_hangul, plain_text
-from .types import Chunk, Citation
+from .types import Chunk, Citation, Snippet
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class Snippet:
-    text: str
-    highlights: tuple[tuple[int, int], ...]
-
-    @property
-    def html(self) -> str:
-        parts, last = [], 0
-        for start, end in self.highlights:
-            parts.append(html.escape(self.text[last:start]))
-            parts.append(f"<mark>{html.escape(self.text[start:end])}</mark>")
-            last = end
-        parts.append(html.escape(self.text[last:]))
-        return "".join(parts)
 
 
 def _matches(text: str, terms: set[str], tokenizer: Tokenizer) -> list[tuple[int, int]]:

@@ -23,7 +23,7 @@ Distances are optimal string alignment (swapping two neighbouring letters is one
 computed by rapidfuzz; Korean is compared letter by letter (jamo, after Unicode decomposition:
 "셔비스" is one vowel from "서비스"). An English word may be one edit from its correction, two
 from nine letters on; a Korean word one. Among equally close words the one more pages use wins,
-and a correction only ever names a word the asking audience's pages use.
+and a correction only ever names a word the asker may read.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from rapidfuzz.distance import OSA
 
 from .index.lexical import TermStats
 from .text import Tokenizer
-from .types import Chunk
+from .types import Chunk, Correction, Reader
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
@@ -72,12 +72,6 @@ def is_common_english(word: str) -> bool:
     from wordfreq import zipf_frequency
 
     return bool(zipf_frequency(word, "en") >= COMMON_ZIPF)
-
-
-@dataclass(frozen=True)
-class Correction:
-    text: str  # the question as retrieval sees it
-    changes: tuple[tuple[str, str], ...]  # (typed, corrected) pairs, in order
 
 
 @dataclass(frozen=True)
@@ -139,15 +133,15 @@ class Speller:
                 self._vocabulary[scope] = (_Vocabulary.of(latin), _Vocabulary.of(hangul))
             return self._vocabulary[scope]
 
-    def correction(self, word: str, audience: str = "public") -> str | None:
+    def correction(self, word: str, reader: Reader = "public") -> str | None:
         """The knowledge-base word ``word`` was most likely meant to be, or None."""
         lowered = word.lower()
-        scope = self.terms.scope(audience)
+        scope = self.terms.scope(reader)
         key = (lowered, scope)
         if key not in self._cache:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()  # bounded: a stream of random words must not grow memory
-            self._cache[key] = self._correction(lowered, scope, audience)
+            self._cache[key] = self._correction(lowered, scope, reader)
         return self._cache[key]
 
     def warm_up(self) -> None:
@@ -155,7 +149,7 @@ class Speller:
         self._words(self.terms.scope("public"))
         is_common_english("warmup")
 
-    def _correction(self, word: str, scope: str, audience: str) -> str | None:
+    def _correction(self, word: str, scope: str, reader: Reader) -> str | None:
         edits = max_edits(word)
         latin, hangul = self._words(scope)
         vocabulary = hangul if is_hangul(word) else latin
@@ -166,19 +160,19 @@ class Speller:
                 return None  # a real word (or inflection) the pages just don't use
         else:
             stems = [t for t in self.tokenizer.tokenize(word) if t]
-            if not stems or any(self.terms.known(t, audience) for t in stems):
+            if not stems or any(self.terms.known(t, reader) for t in stems):
                 return None  # a stop word, or another form of a word the pages use
             if is_common_english(word):
                 return None
         return vocabulary.closest(word, edits)
 
-    def correct(self, text: str, audience: str = "public") -> Correction:
+    def correct(self, text: str, reader: Reader = "public") -> Correction:
         """``text`` with each misspelt word replaced, keeping a capital first letter."""
         changes: list[tuple[str, str]] = []
 
         def replace(match: re.Match[str]) -> str:
             typed = match.group(0)
-            fixed = self.correction(typed, audience)
+            fixed = self.correction(typed, reader)
             if fixed is None:
                 return typed
             if typed[0].isupper():

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+# Who is asking decides what may be read. A document's ``audience`` says whom it is for
+# ("public" or "internal"); a reader is either the public, who reads public documents only, or
+# a support agent, who reads both.
+Reader = Literal["public", "agent"]
+
+
+def readable(reader: Reader) -> tuple[str, ...]:
+    """The document audiences ``reader`` may read."""
+    return ("public", "internal") if reader == "agent" else ("public",)
 
 
 @dataclass(frozen=True)
@@ -163,3 +174,96 @@ class Answer:
     standalone_question: str = ""  # the question as retrieved (follow-ups rewritten)
     conversation_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+
+@dataclass(frozen=True)
+class Query:
+    """A retrieval request: the text, and who is asking with what filters."""
+
+    text: str
+    k: int = 5
+    reader: Reader = "public"
+    product: str | None = None  # this product's documents and general ones
+    language: str | None = None  # only documents in this language
+
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        filters: dict[str, tuple[str, ...]] = {"audience": readable(self.reader)}
+        if self.product:
+            filters["product"] = (self.product, "")
+        if self.language:
+            filters["language"] = (self.language,)
+        return filters
+
+
+@dataclass(frozen=True)
+class Correction:
+    text: str  # the question as retrieval sees it
+    changes: tuple[tuple[str, str], ...]  # (typed, corrected) pairs, in order
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    highlights: tuple[tuple[int, int], ...]
+
+    @property
+    def html(self) -> str:
+        parts, last = [], 0
+        for start, end in self.highlights:
+            parts.append(html.escape(self.text[last:start]))
+            parts.append(f"<mark>{html.escape(self.text[start:end])}</mark>")
+            last = end
+        parts.append(html.escape(self.text[last:]))
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    passage: Passage
+    snippet: Snippet
+    # Further matching sections of the same article, best first (search lists an article once).
+    sections: tuple[SearchHit, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    hits: list[SearchHit]
+    correction: Correction  # the query as searched, with any misspelt words corrected
+
+
+# -- answer events: what an answer streams, in order (see helpdesk.answering.generative) ------
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The passages the answer may draw on, numbered [1], [2]... in order."""
+
+    passages: list[Passage]
+    name: ClassVar[str] = "sources"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The extractive answer, sent at once so the customer never stares at nothing."""
+
+    answer: Answer
+    name: ClassVar[str] = "draft"
+
+
+@dataclass(frozen=True)
+class Token:
+    """Verified generated text, one or more sentences."""
+
+    text: str
+    name: ClassVar[str] = "token"
+
+
+@dataclass(frozen=True)
+class Final:
+    """The answer as the customer keeps it: generated and verified, or the draft."""
+
+    answer: Answer
+    name: ClassVar[str] = "final"
+
+
+AnswerEvent = Sources | Draft | Token | Final

@@ -33,8 +33,8 @@ from typing import Any
 import yaml
 
 from helpdesk.config import Settings
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
+from helpdesk.types import Final, Query, Sources, Token
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("HELPDESK_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -95,23 +95,22 @@ def run(backend: str, picked: list[tuple[str, Path, str]], args: argparse.Namesp
     for _, data, question in picked:
         if data not in desks:
             settings = Settings.from_env(data_dir=data, **overrides)
-            desk = Helpdesk(settings)
-            if llm is not None:
-                desk.llm = llm  # one loaded model for every index
+            # One loaded model for every index.
+            desk = Helpdesk(settings) if llm is None else Helpdesk(settings, llm=llm)
             desk.warm_up()
             llm = desk.llm
             desks[data] = desk
         started = time.monotonic()
         shown = None
         final = None
-        for kind, payload in desks[data].ask_events(Query(question, k=5)):
+        for event in desks[data].ask_events(Query(question, k=5)):
             now = (time.monotonic() - started) * 1000
-            if kind == "sources":
+            if isinstance(event, Sources):
                 times["sources"].append(now)
-            elif kind == "token" and shown is None:
+            elif isinstance(event, Token) and shown is None:
                 shown = now
-            elif kind == "final":
-                final = payload
+            elif isinstance(event, Final):
+                final = event.answer
                 times["total"].append(now)
         assert final is not None
         if shown is not None:

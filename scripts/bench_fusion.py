@@ -47,9 +47,10 @@ from helpdesk.evaluation import (
     write_knowledge_base,
 )
 from helpdesk.index.ingest import ingest
-from helpdesk.retrieval import DEFAULT_WEIGHTS, TOPIC_SHARE, Candidates, Fusion, Query, Retriever
+from helpdesk.retrieval import DEFAULT_WEIGHTS, TOPIC_SHARE, Candidates, Fusion, Retriever
 from helpdesk.service import Helpdesk
 from helpdesk.text import ENGLISH_STOP_WORDS, detect_language, has_hangul
+from helpdesk.types import Query
 
 # Every ranker on, so that one pass collects every ranking; the weightings below replace these.
 ALL_ON = ";".join(

@@ -15,8 +15,8 @@ import yaml
 
 from helpdesk.answering.confidence import evidence, score
 from helpdesk.config import Settings
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
+from helpdesk.types import Query
 
 TESTS = Path(__file__).resolve().parent.parent / "tests" / "data"
 

@@ -16,9 +16,8 @@ from helpdesk.answering.calibration import (
 )
 from helpdesk.config import Settings
 from helpdesk.index.ingest import ingest
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk, _prefer_faq
-from helpdesk.types import Answer, Citation
+from helpdesk.types import Answer, Citation, Query
 
 GUIDE = """---
 title: Refund guide

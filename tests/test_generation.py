@@ -83,9 +83,8 @@ def app_with(
     built: Settings, model: ScriptedLLM, verifier: Verifier, **changes: Any
 ) -> tuple[Helpdesk, FlaskClient]:
     settings = built.replace(**changes)
-    helpdesk = Helpdesk(settings)
-    helpdesk.llm = None if changes.get("llm") == "extractive" else model
-    helpdesk._verifier = verifier
+    llm = None if changes.get("llm") == "extractive" else model
+    helpdesk = Helpdesk(settings, llm=llm, verifier=verifier)
     return helpdesk, create_app(settings, helpdesk).test_client()
 
 
@@ -364,11 +363,11 @@ def test_not_covered_questions_never_reach_the_llm(built: Settings, verifier: Ve
 def test_closing_the_stream_stops_generation(built: Settings, verifier: Verifier) -> None:
     llm = ScriptedLLM([WARRANTY + " "] * 40)
     helpdesk, _ = app_with(built, llm, verifier)
-    from helpdesk.retrieval import Query
+    from helpdesk.types import Query, Token
 
     events = helpdesk.ask_events(Query("How long is the warranty?", k=5))
-    for kind, _ in events:
-        if kind == "token":
+    for event in events:
+        if isinstance(event, Token):
             break
     events.close()  # what the HTTP layer does when the client goes away
     assert llm.closed

@@ -10,10 +10,9 @@ from helpdesk.config import Settings
 from helpdesk.errors import IngestError
 from helpdesk.glossary import Expander, Glossary, Rewriter, builtin_glossary
 from helpdesk.index.ingest import ingest
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
 from helpdesk.text import Tokenizer
-from helpdesk.types import Chunk
+from helpdesk.types import Chunk, Query
 
 DOCS = {
     "net.md": (

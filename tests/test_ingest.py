@@ -30,8 +30,8 @@ from helpdesk.embeddings import FakeEmbeddings
 from helpdesk.errors import IngestError
 from helpdesk.index.generations import MANIFEST, Layout, read_manifest
 from helpdesk.index.ingest import IngestReport, ingest
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
+from helpdesk.types import Query
 
 MakeKb = Callable[..., Path]
 SettingsFor = Callable[..., Settings]
@@ -465,7 +465,7 @@ def test_a_public_query_never_returns_internal_chunks(ranked: Helpdesk) -> None:
 
 def test_an_internal_query_does_return_internal_chunks(ranked: Helpdesk) -> None:
     question = f"{SECRET} override code goodwill credit speaker"
-    hits = ranked.search(Query(question, k=50, audience="internal")).hits
+    hits = ranked.search(Query(question, k=50, reader="agent")).hits
     internal = [h for h in hits if h.passage.chunk.audience == "internal"]
     assert internal
     assert SECRET in internal[0].passage.chunk.text
@@ -473,7 +473,7 @@ def test_an_internal_query_does_return_internal_chunks(ranked: Helpdesk) -> None
 
 
 def test_the_internal_chunk_ranks_first_for_its_own_words(served: Settings) -> None:
-    hits = Helpdesk(served).search(Query(SECRET, k=3, audience="internal")).hits
+    hits = Helpdesk(served).search(Query(SECRET, k=3, reader="agent")).hits
     assert SECRET in hits[0].passage.chunk.text
 
 

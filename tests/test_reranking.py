@@ -13,8 +13,8 @@ import pytest
 from helpdesk.config import Settings
 from helpdesk.index.ingest import ingest
 from helpdesk.reranking import CrossEncoderReranker
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
+from helpdesk.types import Query
 
 WORDS = ["speaker", "camera", "hub", "reset", "wifi", "password", "refund", "warranty", "light"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.snippets import Snippet, make_snippet
+from helpdesk.snippets import make_snippet
 from helpdesk.text import Tokenizer
+from helpdesk.types import Snippet
 
 
 def marked(snippet: Snippet) -> list[str]:

@@ -15,10 +15,10 @@ from flask.testing import FlaskClient
 from helpdesk import create_app
 from helpdesk.config import Settings
 from helpdesk.index.lexical import TermStats
-from helpdesk.retrieval import Query
 from helpdesk.service import Helpdesk
 from helpdesk.spelling import Speller, max_edits
 from helpdesk.text import Tokenizer
+from helpdesk.types import Query
 
 PAGES = [
     ("The warranty covers every device for one year from delivery.", "public"),
@@ -91,7 +91,7 @@ def test_known_common_short_and_glossary_words_are_left_alone(
 
 def test_public_questions_are_never_corrected_to_internal_words(speller: Speller) -> None:
     assert speller.correct("approev a refund").changes == ()  # "approve" is internal-only
-    internal = speller.correct("approev a refund", audience="internal")
+    internal = speller.correct("approev a refund", reader="agent")
     assert internal.text == "approve a refund"
     assert internal.changes == (("approev", "approve"),)
 

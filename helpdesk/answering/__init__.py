@@ -1,13 +1,3 @@
-"""Passages -> Answer. Answerers share one protocol so an LLM-written answer slots in later."""
-
-from __future__ import annotations
-
-from typing import Protocol
-
-from ..types import Answer, Passage
-
-
-class Answerer(Protocol):
-    """Writes the reply to a question from the retrieved passages."""
-
-    def answer(self, question: str, passages: list[Passage], language: str) -> Answer: ...
+"""Passages -> Answer: the extractive answerer (:mod:`.extractive`) quotes them; generation
+(:mod:`.generative`) writes from them and verifies every sentence, starting from the extractive
+draft. Confidence, calibration, the prompt and the verifier are their parts."""

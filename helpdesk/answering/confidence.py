@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from ..index.lexical import TermStats
 from ..text import Tokenizer
-from ..types import Passage
+from ..types import Passage, Reader
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def evidence(
     passages: Sequence[Passage],
     tokenizer: Tokenizer,
     terms: TermStats,
-    audience: str = "public",
+    reader: Reader = "public",
 ) -> Evidence:
     """The three signals for ``question`` and its retrieved ``passages``."""
     models = max((len(p.dense_scores) for p in passages), default=0)
@@ -72,13 +72,13 @@ def evidence(
     question_terms = set(tokenizer.tokenize(question))
     if not question_terms:
         return Evidence(best, 0.0, 0.0)
-    weights = {t: terms.idf(t, audience) for t in question_terms}
+    weights = {t: terms.idf(t, reader) for t in question_terms}
     total = sum(weights.values()) or 1.0
     found: set[str] = set()
     for passage in passages[:2]:
         found |= question_terms & set(tokenizer.tokenize(passage.chunk.embed_text))
     coverage = sum(weights[t] for t in found) / total
-    unknown = sum(w for t, w in weights.items() if not terms.known(t, audience)) / total
+    unknown = sum(w for t, w in weights.items() if not terms.known(t, reader)) / total
     return Evidence(best, coverage, unknown)
 
 
@@ -132,9 +132,9 @@ def confidence(
     model_ids: Sequence[str],
     tokenizer: Tokenizer,
     terms: TermStats,
-    audience: str = "public",
+    reader: Reader = "public",
 ) -> float:
     """Confidence that ``passages`` answer ``question``, from 0 to 1."""
     if not passages:
         return 0.0
-    return score(evidence(question, passages, tokenizer, terms, audience), model_ids)
+    return score(evidence(question, passages, tokenizer, terms, reader), model_ids)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..index.lexical import TermStats
 from ..snippets import cite
 from ..text import Tokenizer, plain_text
-from ..types import Answer, Passage
+from ..types import Answer, Passage, Reader
 from .calibration import calibration_for
 from .confidence import confidence
 
@@ -60,7 +60,7 @@ class ExtractiveAnswerer:
     tokenizer: Tokenizer
     model_ids: tuple[str, ...]
     terms: TermStats
-    audience: str = "public"
+    reader: Reader = "public"
     min_confidence: float = 0.5
     min_probability: float = 0.0  # calibrated chance of being right, below which we hand off
     contact: str = "support"
@@ -70,7 +70,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: list[Passage], language: str) -> Answer:
         score = confidence(
-            question, passages, self.model_ids, self.tokenizer, self.terms, self.audience
+            question, passages, self.model_ids, self.tokenizer, self.terms, self.reader
         )
         if not passages or score < self.min_confidence:
             return self.not_covered(language, score, passages)
@@ -148,7 +148,7 @@ class ExtractiveAnswerer:
         term weight (by IDF) the first one lacks."""
         asked = self.tokenizer.tokenize(question)
         held = self.tokenizer.term_set(primary.chunk.embed_text)
-        if 1.0 - self.terms.share_held(asked, held, self.audience) < SECOND_MISSING:
+        if 1.0 - self.terms.share_held(asked, held, self.reader) < SECOND_MISSING:
             return None
         best: tuple[float, Passage] | None = None
         for passage in passages[:SECOND_WINDOW]:
@@ -160,7 +160,7 @@ class ExtractiveAnswerer:
             if passage.score < SECOND_SHARE * passages[0].score:
                 continue
             adds = self.tokenizer.term_set(chunk.embed_text) - held
-            gain = self.terms.share_held(asked, adds, self.audience)
+            gain = self.terms.share_held(asked, adds, self.reader)
             if gain >= SECOND_GAIN and (best is None or gain > best[0]):
                 best = (gain, passage)
         return best[1] if best else None

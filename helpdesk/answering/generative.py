@@ -26,15 +26,11 @@ from typing import Any
 from ..llm import ChatModel, LLMError
 from ..snippets import cite
 from ..text import Tokenizer
-from ..types import Answer, Passage
+from ..types import Answer, Final, Passage, Token
 from .prompt import PromptTemplate, passage_text
 from .verify import SentenceCheck, Verification, Verifier, split_answer, strip_citations
 
 log = logging.getLogger(__name__)
-
-Event = tuple[
-    str, Any
-]  # ("sources", [Passage]), ("draft", Answer), ("token", str), ("final", Answer)
 
 
 @dataclass
@@ -58,7 +54,7 @@ class Generation:
         draft: Answer,
         started: float,
         cancelled: Callable[[], bool] | None = None,
-    ) -> Generator[Event, None, None]:
+    ) -> Generator[Token | Final, None, None]:
         """Token events while generating, then the final answer (always exactly one).
 
         ``prompted`` are the passages the prompt carries, numbered as in ``sources`` (which they
@@ -111,7 +107,7 @@ class Generation:
                     if check is not None:
                         checks.append(check)
                         if check.supported:
-                            yield "token", _render([check]) + separator
+                            yield Token(_render([check]) + separator)
                 released = len(complete)
             rest = split_answer(text)[released:]
             if rest and pieces >= self.max_tokens - 1 and not _finished(rest[-1][0]):
@@ -127,7 +123,7 @@ class Generation:
                 if check is not None:
                     checks.append(check)
                     if check.supported:
-                        yield "token", _render([check]) + (separator if number < len(rest) else "")
+                        yield Token(_render([check]) + (separator if number < len(rest) else ""))
         except LLMError as exc:
             reason = exc.reason
         except GeneratorExit:
@@ -154,17 +150,16 @@ class Generation:
             )
         if reason:
             log.warning("answered extractively instead of with %s: %s", self.llm.name, reason)
-            yield (
-                "final",
+            yield Final(
                 replace(
                     draft,
                     fallback_reason=reason,
                     verification=verification.summary() if checks else None,
                     timings=timings,
-                ),
+                )
             )
             return
-        yield "final", self._answer(question, sources, draft, verification, timings)
+        yield Final(self._answer(question, sources, draft, verification, timings))
 
     def _answer(
         self,

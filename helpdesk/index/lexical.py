@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Chunk
+from ..types import Chunk, Reader
 from .hits import top_hits
 
 
@@ -89,22 +89,22 @@ class TermStats:
         body = json.loads(path.read_text(encoding="utf-8"))
         return cls(body["documents"], body["frequencies"])
 
-    def scope(self, audience: str) -> str:
-        return "all" if audience == "internal" else "public"
+    def scope(self, reader: Reader) -> str:
+        return "all" if reader == "agent" else "public"
 
-    def idf(self, term: str, audience: str = "public") -> float:
+    def idf(self, term: str, reader: Reader = "public") -> float:
         """Inverse document frequency; an unseen term gets the highest value."""
-        scope = self.scope(audience)
+        scope = self.scope(reader)
         total = self.documents.get(scope, 0)
         return math.log((total + 1) / (self.frequencies[scope].get(term, 0) + 0.5))
 
-    def share_held(self, terms: Iterable[str], held: AbstractSet[str], audience: str) -> float:
+    def share_held(self, terms: Iterable[str], held: AbstractSet[str], reader: Reader) -> float:
         """The share of ``terms``' weight (IDF, each distinct term once) that ``held`` has."""
-        weights = {term: self.idf(term, audience) for term in terms}
+        weights = {term: self.idf(term, reader) for term in terms}
         total = sum(weights.values())
         if total <= 0:
             return 0.0
         return sum(w for term, w in weights.items() if term in held) / total
 
-    def known(self, term: str, audience: str = "public") -> bool:
-        return term in self.frequencies[self.scope(audience)]
+    def known(self, term: str, reader: Reader = "public") -> bool:
+        return term in self.frequencies[self.scope(reader)]
