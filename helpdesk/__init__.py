@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flask import Flask
-
-    from .config import Settings
-    from .service import Helpdesk
+    from .app import create_app
 
 __all__ = ["create_app"]
 __version__ = "0.1.0"
 
 
-def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = None) -> Flask:
-    """The Flask app factory. Nothing heavy is built here: models load on first use."""
-    from .api import build_app
+def __getattr__(name: str) -> Any:
+    # ``helpdesk.create_app`` is the app factory of helpdesk.app, imported on first use so that
+    # ``import helpdesk`` (the CLI, ingest) does not pull in Flask.
+    if name == "create_app":
+        from .app import create_app
 
-    return build_app(settings, helpdesk)
+        return create_app
+    raise AttributeError(f"module 'helpdesk' has no attribute {name!r}")

@@ -70,7 +70,7 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
     """Serve the HTTP API (waitress) on HOST:PORT."""
     import waitress
 
-    from . import create_app
+    from .app import create_app
     from .service import Helpdesk
 
     try:
@@ -118,9 +118,9 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the index and print its sources."""
-    from .api.routes import answer_json
-    from .retrieval import Query
+    from .api.responses import answer_json
     from .service import Helpdesk
+    from .types import Query
 
     if not question.strip():
         click.echo("helpdesk: error: the question is empty", err=True)
@@ -131,7 +131,7 @@ def ask(
         query = Query(
             question.strip(),
             k=settings.top_k,
-            audience="internal" if internal else "public",
+            reader="agent" if internal else "public",
             product=product,
         )
         answer = helpdesk.ask(query, locale)

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from helpdesk import create_app
-from helpdesk.api import MAX_BODY_BYTES
+from helpdesk.api.problems import MAX_BODY_BYTES
 from helpdesk.config import Settings
 from helpdesk.embeddings import FakeEmbeddings, make_embedder
 from helpdesk.service import Helpdesk

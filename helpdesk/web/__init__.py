@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 
-from ..api.agent import require_agent
+from ..api.auth import require_agent
 
 web = Blueprint("web", __name__, static_folder="static", template_folder="templates")
 

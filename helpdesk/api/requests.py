@@ -1,0 +1,196 @@
+"""What the JSON endpoints accept: each request checked field by field, into a typed request.
+
+The public endpoints and the agents' endpoints take the same fields, with two differences: an
+agent may narrow search to one audience of documents (``audience``: all, public or internal),
+and the widget may send the customer's context (``plan``, ``customer_id``). A bad field is a
+problem+json error naming it, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+
+from ..conversation import valid_id
+from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
+from ..service import Helpdesk
+from ..text import SUPPORTED
+from ..types import Query, Reader
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+SEARCH_PARAMS = frozenset({"q", "k", "product", "language"})
+ASK_FIELDS = frozenset({"question", "locale", "product", "language", "k", "conversation_id"})
+# The widget's customer context: checked, and (as yet) not used.
+CONTEXT_FIELDS = frozenset({"plan", "customer_id"})
+# An agent's choice of documents: what both audiences hold, or one of them only.
+AUDIENCES = ("all", "public", "internal")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: Query
+    k: int  # results to return (the query may ask for more, to filter some out)
+    only: str | None = None  # an agent's choice: documents of this audience only
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    query: Query
+    locale: str | None = None
+    conversation_id: str | None = None
+
+
+def search_request(args: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> SearchRequest:
+    """``GET /api/search`` or ``/api/agent/search`` query parameters."""
+    reject_unknown(set(args), SEARCH_PARAMS | ({"audience"} if agent else set()), "parameter")
+    text = question(args.get("q"), "q", helpdesk.settings.max_question_chars)
+    k = whole_k(args.get("k"), 10, helpdesk.settings.max_k)
+    reader, only = _reader(args, agent)
+    # Documents of one audience only are picked after retrieval: ask for more so k survive.
+    want = k * 3 if only == "internal" else k
+    query = _query(text, want, reader, args, helpdesk)
+    return SearchRequest(query, k, only)
+
+
+def ask_request(body: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> AskRequest:
+    """``POST /api/ask`` or ``/api/agent/ask`` JSON body. An agent's answer draws on the public
+    documents, or on the public and internal ones (``audience`` public, or all / internal)."""
+    extra = {"audience"} if agent else CONTEXT_FIELDS
+    reject_unknown(set(body), ASK_FIELDS | extra, "field")
+    for name in CONTEXT_FIELDS & set(body):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > 64):
+            raise UnprocessableRequest(
+                f"'{name}' must be a string of at most 64 characters", code=f"bad_{name}"
+            )
+    text = question(body.get("question"), "question", helpdesk.settings.max_question_chars)
+    locale = body.get("locale")
+    if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
+        raise UnprocessableRequest(
+            f"'locale' must look like 'ko', 'en' or 'ko-KR', got {locale!r}", code="bad_locale"
+        )
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None and (
+        not isinstance(conversation_id, str) or not valid_id(conversation_id)
+    ):
+        raise UnprocessableRequest(
+            "'conversation_id' must be 8-64 letters, digits, '-' or '_' "
+            "(or leave it out and use the one the first answer returns)",
+            code="bad_conversation_id",
+        )
+    k = whole_k(body.get("k"), helpdesk.settings.top_k, helpdesk.settings.max_k)
+    reader, _ = _reader(body, agent)
+    return AskRequest(_query(text, k, reader, body, helpdesk), locale, conversation_id)
+
+
+def feedback_request(body: Mapping[str, Any]) -> tuple[str, bool]:
+    """``POST /api/feedback``: the answer's conversation id, and whether it helped."""
+    reject_unknown(set(body), {"conversation_id", "helpful"}, "field")
+    conversation_id = body.get("conversation_id")
+    if not isinstance(conversation_id, str) or not valid_id(conversation_id):
+        raise UnprocessableRequest(
+            "'conversation_id' must be the id an answer returned", code="bad_conversation_id"
+        )
+    helpful = body.get("helpful")
+    if not isinstance(helpful, bool):
+        raise UnprocessableRequest("'helpful' must be true or false", code="bad_helpful")
+    return conversation_id, helpful
+
+
+def products(helpdesk: Helpdesk, reader: Reader) -> frozenset[str]:
+    """The products a reader's documents name (a filter must be one of them)."""
+    snapshot = helpdesk.retriever().snapshot
+    return snapshot.products if reader == "agent" else snapshot.public_products
+
+
+def json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise BadRequest(
+            "send the question as JSON (Content-Type: application/json)", code="bad_json"
+        )
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the request body is not valid JSON", code="bad_json")
+    if not isinstance(body, dict):
+        raise BadRequest("the JSON body must be an object with a 'question'", code="bad_json")
+    return body
+
+
+def question(value: Any, name: str, limit: int) -> str:
+    if value is None:
+        raise BadRequest(f"'{name}' is required", code="missing_question")
+    if not isinstance(value, str):
+        raise UnprocessableRequest(f"'{name}' must be a string", code="bad_question")
+    text = value.strip()
+    if not text:
+        raise BadRequest(f"'{name}' is empty", code="empty_question")
+    if len(text) > limit:
+        raise PayloadTooLarge(
+            f"'{name}' has {len(text)} characters; the limit is {limit}",
+            code="question_too_long",
+            limit=limit,
+        )
+    return text
+
+
+def whole_k(value: Any, default: int, limit: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        k = value
+    elif isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
+        k = int(value)
+    else:
+        raise UnprocessableRequest(f"'k' must be a whole number, got {value!r}", code="bad_k")
+    if not 1 <= k <= limit:
+        raise UnprocessableRequest(f"'k' must be from 1 to {limit}, got {k}", code="bad_k")
+    return k
+
+
+def choice(value: Any, name: str, allowed: Collection[str]) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        shown = ", ".join(sorted(allowed)) or "(none in this index)"
+        raise UnprocessableRequest(
+            f"unknown {name} {value!r}; known: {shown}",
+            code=f"unknown_{name}",
+            allowed=sorted(allowed),
+        )
+    return value
+
+
+def reject_unknown(keys: set[str], allowed: Collection[str], what: str) -> None:
+    unknown = sorted(keys - set(allowed))
+    if unknown:
+        raise BadRequest(
+            f"unknown {what} {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}",
+            code=f"unknown_{what}",
+        )
+
+
+def _reader(values: Mapping[str, Any], agent: bool) -> tuple[Reader, str | None]:
+    """Who reads, and an agent's choice of one audience of documents (None: all)."""
+    if not agent:
+        return "public", None
+    audience = choice(values.get("audience"), "audience", AUDIENCES) or "all"
+    return (
+        ("public", "public")
+        if audience == "public"
+        else ("agent", None if audience == "all" else audience)
+    )
+
+
+def _query(
+    text: str, k: int, reader: Reader, values: Mapping[str, Any], helpdesk: Helpdesk
+) -> Query:
+    language = choice(values.get("language"), "language", SUPPORTED)
+    product = None
+    if values.get("product"):
+        product = choice(values.get("product"), "product", products(helpdesk, reader))
+    return Query(text, k=k, reader=reader, product=product, language=language)
