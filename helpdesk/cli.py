@@ -286,8 +286,8 @@ def eval_answers_command(
 ) -> None:
     """Score whole answers on labelled answer SETs (YAML/JSONL) or BEIR folders: resolved,
     refused, wrong, out-of-scope caught, defects and latency, per language and phrasing style."""
-    from .answer_eval import evaluate_answers, format_report
     from .evaluation import data_dir_for
+    from .evaluation.answers import evaluate_answers, format_report
 
     def status(message: str) -> None:
         click.echo(f"helpdesk: {message}", err=True)

@@ -36,7 +36,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from helpdesk.answer_eval import gold_match, load_sets
 from helpdesk.config import Settings
 from helpdesk.evaluation import (
     data_dir_for,
@@ -46,6 +45,7 @@ from helpdesk.evaluation import (
     sample_queries,
     write_knowledge_base,
 )
+from helpdesk.evaluation.answers import gold_match, load_sets
 from helpdesk.index.ingest import ingest
 from helpdesk.retrieval import DEFAULT_WEIGHTS, TOPIC_SHARE, Candidates, Fusion, Retriever
 from helpdesk.service import Helpdesk

@@ -23,9 +23,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import helpdesk.answering.extractive as extractive
-from helpdesk import answer_eval
 from helpdesk.answering.calibration import CALIBRATION_FILE, FEATURES, features
 from helpdesk.config import Settings
+from helpdesk.evaluation import answers as answer_eval
 from helpdesk.evaluation import data_dir_for
 from helpdesk.index.ingest import ingest
 from helpdesk.service import Helpdesk

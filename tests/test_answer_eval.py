@@ -12,7 +12,8 @@ import yaml
 from click.testing import CliRunner
 from test_evaluation import write_dataset
 
-from helpdesk.answer_eval import (
+from helpdesk.cli import main
+from helpdesk.evaluation.answers import (
     AnswerSetError,
     Case,
     calibration_error,
@@ -23,7 +24,6 @@ from helpdesk.answer_eval import (
     split_of,
     summarise,
 )
-from helpdesk.cli import main
 from helpdesk.types import Answer, Citation
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from servers import DATA_DIR, KNOWLEDGE_BASE
 
-from helpdesk.answer_eval import evaluate_answers, format_report
 from helpdesk.config import Settings
+from helpdesk.evaluation.answers import evaluate_answers, format_report
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,7 +26,7 @@ TOLERANCE = 0.02
 
 
 def test_the_labelled_set_is_large_and_balanced() -> None:
-    from helpdesk.answer_eval import load_sets
+    from helpdesk.evaluation.answers import load_sets
 
     cases = load_sets(SETS)
     answerable = [c for c in cases if not c.out_of_scope]

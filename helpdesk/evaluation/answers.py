@@ -50,10 +50,10 @@ from typing import Any
 
 import yaml
 
-from .answering.extractive import OTHER_LANGUAGE_NOTE
-from .errors import HelpdeskError
-from .text import detect_language
-from .types import Answer, Draft, Final, Token
+from ..answering.extractive import OTHER_LANGUAGE_NOTE
+from ..errors import HelpdeskError
+from ..text import detect_language
+from ..types import Answer, Draft, Final, Token
 
 SPLITS = ("dev", "test")
 OUTCOMES = ("resolved", "refused", "wrong", "caught", "missed")
@@ -379,7 +379,7 @@ def run_cases(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Verdict]:
     """Ask each case through ``helpdesk.ask_events`` (earlier turns first) and judge it."""
-    from .types import Query
+    from ..types import Query
 
     chunks = helpdesk.retriever().snapshot.chunks
     languages_of: dict[str, set[str]] = defaultdict(set)
@@ -417,7 +417,7 @@ def run_cases(
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """``helpdesk eval``'s percentile, or None for no values (an empty group shows "-")."""
-    from .evaluation import percentile as interpolated
+    from .metrics import percentile as interpolated
 
     return interpolated(values, q) if values else None
 
@@ -549,7 +549,7 @@ def beir_cases(
     dataset: Any, names: Mapping[str, str], max_cases: int | None, seed: int
 ) -> list[Case]:
     """Answerable cases from a loaded BEIR dataset: the gold sources are its relevant files."""
-    from .evaluation import sample_queries
+    from .retrieval import sample_queries
 
     files_of: dict[str, str] = {doc_id: name for name, doc_id in names.items()}
     chosen = sample_queries(dataset.judged_queries(), max_cases, seed)
@@ -572,8 +572,10 @@ def beir_cases(
 
 def _beir_index(path: Path, settings: Any, data_root: Path, say: Callable[[str], None]) -> Any:
     """Index a BEIR folder as ``helpdesk eval`` does (same folder, so either reuses the other's)."""
-    from .evaluation import data_dir_for, load_dataset, write_knowledge_base
-    from .index.ingest import ingest
+    from ..index.ingest import ingest
+    from .beir import load_dataset
+    from .knowledge_base import write_knowledge_base
+    from .retrieval import data_dir_for
 
     dataset = load_dataset(path)
     data_dir = data_dir_for(data_root, dataset.name, settings.embedding)
@@ -624,8 +626,8 @@ def evaluate_answers(
 ) -> list[AnswerReport]:
     """One report for all the labelled set files (over ``settings.source_dir``, indexed into
     ``settings.data_dir``), and one per BEIR folder; the backend is ``settings.llm``."""
-    from .index.ingest import ingest
-    from .service import Helpdesk
+    from ..index.ingest import ingest
+    from ..service import Helpdesk
 
     say = status or (lambda _message: None)
     if split not in ("all", *SPLITS):
