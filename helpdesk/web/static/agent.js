@@ -21,8 +21,8 @@
     whenReady,
     productLabel: labelIn,
     fillProductSelect,
-    isAbort,
     fetchJson,
+    latestRequest,
     renderCitations,
   } = Helpdesk;
 
@@ -175,8 +175,8 @@
   const state = {
     lang: "en",
     products: [],
-    searchController: null,
-    askController: null,
+    searchRequest: latestRequest(),
+    askRequest: latestRequest(),
     lastSearch: null, // {results}
     lastAnswer: null, // {question, body}
     searching: false,
@@ -292,32 +292,23 @@
       els.query.focus();
       return;
     }
-    if (state.searchController) state.searchController.abort();
-    const controller = new AbortController();
-    state.searchController = controller;
     const params = new URLSearchParams({ q: query, k: String(SEARCH_K), ...filters() });
+    const request = (signal) => fetchJson(`/api/agent/search?${params}`, { signal, credentials: "same-origin" });
     state.searching = true;
     renderStatuses();
     els.results.setAttribute("aria-busy", "true");
-    try {
-      const body = await fetchJson(`/api/agent/search?${params}`, {
-        signal: controller.signal,
-        credentials: "same-origin",
-      });
-      if (controller !== state.searchController) return;
-      showError(null);
-      renderResults(Array.isArray(body.results) ? body.results : []);
-    } catch (error) {
-      if (isAbort(error) || controller !== state.searchController) return;
-      showError(error);
-    } finally {
-      if (controller === state.searchController) {
-        state.searchController = null;
+    await state.searchRequest.run(request, {
+      done(body) {
+        showError(null);
+        renderResults(Array.isArray(body.results) ? body.results : []);
+      },
+      failed: showError,
+      settled() {
         state.searching = false;
         els.results.setAttribute("aria-busy", "false");
         renderStatuses();
-      }
-    }
+      },
+    });
   }
 
   function renderResults(results) {
@@ -381,37 +372,27 @@
       els.query.focus();
       return;
     }
-    if (state.askController) state.askController.abort();
-    const controller = new AbortController();
-    state.askController = controller;
+    const json = { question, ...filters() };
+    const request = (signal) =>
+      fetchJson("/api/agent/ask", { method: "POST", json, signal, credentials: "same-origin" });
     state.asking = true;
     renderStatuses();
     els.answer.setAttribute("aria-busy", "true");
     els.askButton.disabled = true;
-    const payload = { question, ...filters() };
-    try {
-      const body = await fetchJson("/api/agent/ask", {
-        method: "POST",
-        json: payload,
-        signal: controller.signal,
-        credentials: "same-origin",
-      });
-      if (controller !== state.askController) return;
-      showError(null);
-      state.lastAnswer = { question, body };
-      renderAnswer(question, body);
-    } catch (error) {
-      if (isAbort(error) || controller !== state.askController) return;
-      showError(error);
-    } finally {
-      if (controller === state.askController) {
-        state.askController = null;
+    await state.askRequest.run(request, {
+      done(body) {
+        showError(null);
+        state.lastAnswer = { question, body };
+        renderAnswer(question, body);
+      },
+      failed: showError,
+      settled() {
         state.asking = false;
         els.askButton.disabled = false;
         els.answer.setAttribute("aria-busy", "false");
         renderStatuses();
-      }
-    }
+      },
+    });
   }
 
   function renderAnswer(question, body) {

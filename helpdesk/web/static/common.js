@@ -242,6 +242,39 @@ const Helpdesk = (() => {
   }
 
   /**
+   * One request at a time, where only the latest counts (search as you type, a new question).
+   * run(request, {done, failed, settled}) aborts the request in flight, calls request(signal,
+   * isCurrent) and then, unless a newer run() or abort() came meanwhile: done(value) or
+   * failed(error), then settled(). An overtaken or aborted request calls none of them.
+   */
+  function latestRequest() {
+    let current = null;
+    return {
+      abort() {
+        if (current) current.abort();
+        current = null;
+      },
+      async run(request, { done = () => {}, failed = () => {}, settled = () => {} } = {}) {
+        if (current) current.abort();
+        const controller = new AbortController();
+        current = controller;
+        const isCurrent = () => controller === current;
+        try {
+          const value = await request(controller.signal, isCurrent);
+          if (isCurrent()) done(value);
+        } catch (error) {
+          if (isCurrent() && !isAbort(error)) failed(error);
+        } finally {
+          if (isCurrent()) {
+            current = null;
+            settled();
+          }
+        }
+      },
+    };
+  }
+
+  /**
    * POSTs json to a streaming endpoint and calls onEvent(name, data) for each event it sends
    * (see readEvents). An answer that is not a stream is taken as the "final" event. Rejects as
    * fetchJson does; resolves when the stream ends, whether or not a "final" event came.
@@ -387,6 +420,7 @@ const Helpdesk = (() => {
     requestError,
     isAbort,
     fetchJson,
+    latestRequest,
     fetchEvents,
     readEvents,
     renderCitations,

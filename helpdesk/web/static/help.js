@@ -21,8 +21,8 @@
     whenReady,
     productLabel: labelIn,
     fillProductSelect,
-    isAbort,
     fetchJson,
+    latestRequest,
     fetchEvents,
     renderCitations: renderCitationList,
   } = Helpdesk;
@@ -210,10 +210,10 @@
     lang: "en",
     mode: "search",
     searchTimer: 0,
-    searchController: null,
+    search: latestRequest(),
     lastSearch: null, // {query, results}
     searchFailed: false,
-    askController: null,
+    asking: latestRequest(),
     answerPhase: "idle", // idle | searching | writing | done
     conversationId: null,
     contact: "",
@@ -311,8 +311,7 @@
   }
 
   function abortSearch() {
-    if (state.searchController) state.searchController.abort();
-    state.searchController = null;
+    state.search.abort();
     els.searchSpinner.hidden = true;
   }
 
@@ -329,37 +328,33 @@
   async function runSearch(query) {
     window.clearTimeout(state.searchTimer);
     abortSearch();
-    const controller = new AbortController();
-    state.searchController = controller;
     const params = new URLSearchParams({ q: query, k: String(SEARCH_K) });
     if (els.searchLanguage.value) params.set("language", els.searchLanguage.value);
     if (els.searchProduct.value) params.set("product", els.searchProduct.value);
     els.searchSpinner.hidden = false;
     updateAddress();
-    try {
-      const body = await fetchJson(`/api/search?${params}`, { signal: controller.signal });
-      if (controller !== state.searchController) return;
-      const results = Array.isArray(body.results) ? body.results : [];
-      state.searchFailed = false;
-      els.searchError.hidden = true;
-      const corrected = typeof body.corrected_query === "string" ? body.corrected_query : null;
-      renderResults(query, results, false, corrected);
-    } catch (error) {
-      if (isAbort(error) || controller !== state.searchController) return;
-      state.lastSearch = null;
-      state.searchFailed = true;
-      clear(els.results);
-      els.results.hidden = true;
-      els.resultsEmpty.hidden = true;
-      els.resultsCount.textContent = "";
-      els.searchError.textContent = errorText(t("searchError"), error);
-      els.searchError.hidden = false;
-    } finally {
-      if (controller === state.searchController) {
-        state.searchController = null;
+    await state.search.run((signal) => fetchJson(`/api/search?${params}`, { signal }), {
+      done(body) {
+        const results = Array.isArray(body.results) ? body.results : [];
+        state.searchFailed = false;
+        els.searchError.hidden = true;
+        const corrected = typeof body.corrected_query === "string" ? body.corrected_query : null;
+        renderResults(query, results, false, corrected);
+      },
+      failed(error) {
+        state.lastSearch = null;
+        state.searchFailed = true;
+        clear(els.results);
+        els.results.hidden = true;
+        els.resultsEmpty.hidden = true;
+        els.resultsCount.textContent = "";
+        els.searchError.textContent = errorText(t("searchError"), error);
+        els.searchError.hidden = false;
+      },
+      settled() {
         els.searchSpinner.hidden = true;
-      }
-    }
+      },
+    });
   }
 
   function renderResults(query, results, keepFocus, corrected) {
@@ -639,9 +634,7 @@
   }
 
   async function ask(question) {
-    if (state.askController) state.askController.abort();
-    const controller = new AbortController();
-    state.askController = controller;
+    state.asking.abort();
     resetAnswer(question);
     setPhase("searching");
     els.askSubmit.disabled = true;
@@ -649,9 +642,8 @@
     const payload = { question, locale: state.lang };
     if (state.conversationId) payload.conversation_id = state.conversationId;
     const stream = { draft: null, final: null, text: "", tokens: 0, ids: new Set() };
-    const current = () => controller === state.askController;
 
-    const onEvent = (name, data) => {
+    const onEvent = (current, name, data) => {
       if (!current() || !data || typeof data !== "object") return;
       if (name === "sources") {
         const sources = Array.isArray(data.sources) ? data.sources : [];
@@ -678,25 +670,24 @@
       }
     };
 
-    try {
-      await fetchEvents("/api/ask/stream", payload, onEvent, { signal: controller.signal });
-      if (!current()) return;
-      if (!stream.final) {
+    const request = (signal, current) =>
+      fetchEvents("/api/ask/stream", payload, (name, data) => onEvent(current, name, data), { signal });
+    await state.asking.run(request, {
+      done() {
+        if (stream.final) return;
         setPhase("done");
         els.answerError.textContent = t("interrupted");
         els.answerError.hidden = false;
-      }
-    } catch (error) {
-      if (isAbort(error) || !current()) return;
-      setPhase("done");
-      els.answerError.textContent = errorText(t("askError"), error);
-      els.answerError.hidden = false;
-    } finally {
-      if (current()) {
-        state.askController = null;
+      },
+      failed(error) {
+        setPhase("done");
+        els.answerError.textContent = errorText(t("askError"), error);
+        els.answerError.hidden = false;
+      },
+      settled() {
         els.askSubmit.disabled = false;
-      }
-    }
+      },
+    });
   }
 
   function onAskSubmit(event) {
@@ -723,8 +714,7 @@
   }
 
   function resetConversation() {
-    if (state.askController) state.askController.abort();
-    state.askController = null;
+    state.asking.abort();
     state.conversationId = null;
     setPhase("idle");
     els.askSubmit.disabled = false;
