@@ -253,15 +253,69 @@ def test_the_trap_document_is_shown_as_text_on_the_help_page(
     p.fill("#search-input", "zebra dock pairing")  # type: ignore[attr-defined]
     first = p.locator("#results .result").first  # type: ignore[attr-defined]
     first.wait_for(timeout=15_000)
+    # Rendering is over when the request is (spinner hidden) and the count is written after the
+    # list: from then on, an <img> made from the markup would be in the list for the asserts below.
+    p.locator("#search-spinner[hidden]").wait_for(state="attached", timeout=5_000)  # type: ignore[attr-defined]
+    p.locator("#results-count:not(:empty)").wait_for(timeout=5_000)  # type: ignore[attr-defined]
     assert "<img src=x" in first.inner_text()  # the markup is visible, as text
     assert p.locator("#results img").count() == 0  # type: ignore[attr-defined]
     assert p.locator("#results script").count() == 0  # type: ignore[attr-defined]
-    p.wait_for_timeout(500)  # type: ignore[attr-defined]
     no_xss(p)
     shot(p, "help-center-xss-inert")
 
 
+SSE_CHUNKS = [
+    # \r\n split across chunks, a bare \r, \n, a comment, multi-line data and no final blank line.
+    "event: sources\r",
+    '\ndata: {"sources": []}\r\n\r',
+    '\nevent: token\rdata: {"text":\r',
+    'data: "a"}\r\r',
+    ": keep-alive\n",
+    'event: final\ndata: {"answer":\ndata: "b"}',
+]
+
+
+def test_the_one_sse_reader_handles_every_line_ending(sites: dict[str, str], page: object) -> None:
+    p = page
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
+    events = p.evaluate(  # type: ignore[attr-defined]
+        """async (chunks) => {
+            const encoder = new TextEncoder();
+            const body = new ReadableStream({
+                start(c) { chunks.forEach((x) => c.enqueue(encoder.encode(x))); c.close(); },
+            });
+            const seen = [];
+            await Helpdesk.readEvents(body, (name, data) => seen.push([name, data]));
+            return seen;
+        }""",
+        SSE_CHUNKS,
+    )
+    assert events == [
+        ["sources", {"sources": []}],
+        ["token", {"text": "a"}],
+        ["final", {"answer": "b"}],
+    ]
+
+
 # -- the widget ---------------------------------------------------------------------------------
+
+
+def test_the_widget_script_is_the_shared_toolkit_plus_the_widget(sites: dict[str, str]) -> None:
+    url = sites["helpdesk"]
+    widget = httpx.get(url + "/widget.js")
+    assert widget.status_code == 200
+    assert widget.headers["content-type"].startswith("application/javascript")
+    assert widget.headers["x-content-type-options"] == "nosniff"
+    assert widget.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert "max-age=300" in widget.headers["cache-control"]
+    for name in ("common.js", "widget.js"):
+        source = httpx.get(f"{url}/static/{name}")
+        assert source.status_code == 200, name
+        assert source.text in widget.text, name  # served as written, not rewritten
+    etag = widget.headers["etag"]
+    assert not etag.startswith("W/")
+    again = httpx.get(url + "/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
 
 
 def _widget_ask(p: object, question: str) -> object:
@@ -317,6 +371,9 @@ def test_hostile_host_css_cannot_break_the_widget(sites: dict[str, str], page: o
     p.goto(sites["allowed"] + "/index.html")  # type: ignore[attr-defined]
     launcher = p.locator("#helpdesk-widget [data-testid=launcher]")  # type: ignore[attr-defined]
     launcher.wait_for(timeout=15_000)
+    # The shared toolkit stays inside the widget's script: the one global is the widget's.
+    names = p.evaluate("[typeof Helpdesk, typeof window.HelpdeskWidget]")  # type: ignore[attr-defined]
+    assert names == ["undefined", "object"], names
     box = launcher.bounding_box()
     assert box is not None and 30 <= box["width"] <= 100 and 30 <= box["height"] <= 100, box
     assert box["x"] < 200  # data-position="left"

@@ -9,7 +9,12 @@ markup past the front ends' text-only rendering could not execute.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, send_from_directory, url_for
+import functools
+import hashlib
+import io
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from ..api.auth import require_agent
@@ -60,12 +65,40 @@ def favicon() -> ResponseReturnValue:
 
 @web.get("/widget.js")
 def widget() -> ResponseReturnValue:
-    """The embeddable widget, for any site's <script> tag."""
-    assert web.static_folder is not None
-    response = send_from_directory(web.static_folder, "widget.js", max_age=300)
-    response.mimetype = "application/javascript"
+    """The embeddable widget, for any site's <script> tag: common.js and widget.js as one script.
+
+    The pages load common.js (the Helpdesk toolkit) with a <script> tag of its own; a third-party
+    site gets one tag, so this route joins the two sources, wrapped in one function so that the
+    host page sees only window.HelpdeskWidget. Joined here rather than by a bundler (esbuild):
+    the test command needs no Node toolchain, the files in static/ stay the very sources served,
+    and nothing generated is committed. The text is joined once per process; send_file gives it
+    the strong ETag, Last-Modified and conditional (304) answers that a file on disk would get.
+    """
+    source, etag, modified = _widget_script()
+    response = send_file(
+        io.BytesIO(source),
+        mimetype="application/javascript",
+        etag=etag,
+        last_modified=modified,
+        max_age=300,
+        conditional=True,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Embedding sites load it cross-origin: that needs no CORS for a <script>, only for the
     # API calls it makes, which HELPDESK_CORS_ORIGINS governs.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
+
+
+@functools.cache
+def _widget_script() -> tuple[bytes, str, float]:
+    """The widget's script (common.js, then widget.js, in one function), its ETag and its mtime."""
+    assert web.static_folder is not None
+    files = [Path(web.static_folder, name) for name in ("common.js", "widget.js")]
+    parts = [f"// ---- {path.name}\n{path.read_text('utf-8')}" for path in files]
+    text = (
+        "/*! helpdesk widget: an embeddable help-center chat, one file, no dependencies. */\n"
+        '(() => {\n"use strict";\n' + "\n".join(parts) + "})();\n"
+    )
+    source = text.encode("utf-8")
+    return source, hashlib.sha256(source).hexdigest()[:32], max(p.stat().st_mtime for p in files)

@@ -1,6 +1,6 @@
 /* Nimbus Home agents' console: search public and internal articles, draft cited answers.
  *
- * Plain ES2020; the DOM helpers it shares with help.js come from common.js (window.HelpdeskDom),
+ * Plain ES2017; the toolkit it shares with help.js and the widget comes from common.js (Helpdesk),
  * loaded first. All document and model text goes in with textContent / createTextNode; only
  * http(s) or site-relative URLs become links.
  */
@@ -17,13 +17,14 @@
     safeHref,
     sourceLink,
     appendHighlighted,
+    headingPath,
     whenReady,
     productLabel: labelIn,
     fillProductSelect,
-    readJson,
-    requestError,
-    isAbort,
-  } = window.HelpdeskDom;
+    fetchJson,
+    latestRequest,
+    renderCitations,
+  } = Helpdesk;
 
   const SEARCH_K = 20;
 
@@ -174,8 +175,8 @@
   const state = {
     lang: "en",
     products: [],
-    searchController: null,
-    askController: null,
+    searchRequest: latestRequest(),
+    askRequest: latestRequest(),
     lastSearch: null, // {results}
     lastAnswer: null, // {question, body}
     searching: false,
@@ -258,13 +259,8 @@
 
   async function loadConfig() {
     try {
-      const response = await fetch("/api/agent/config", {
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-      });
-      const body = await readJson(response);
-      if (!response.ok) throw requestError(response, body);
-      state.products = body && Array.isArray(body.products) ? body.products : [];
+      const body = await fetchJson("/api/agent/config", { credentials: "same-origin" });
+      state.products = Array.isArray(body.products) ? body.products : [];
       renderProducts();
     } catch (error) {
       if (error && (error.status === 401 || error.status === 403)) showError(error);
@@ -296,35 +292,23 @@
       els.query.focus();
       return;
     }
-    if (state.searchController) state.searchController.abort();
-    const controller = new AbortController();
-    state.searchController = controller;
     const params = new URLSearchParams({ q: query, k: String(SEARCH_K), ...filters() });
+    const request = (signal) => fetchJson(`/api/agent/search?${params}`, { signal, credentials: "same-origin" });
     state.searching = true;
     renderStatuses();
     els.results.setAttribute("aria-busy", "true");
-    try {
-      const response = await fetch(`/api/agent/search?${params}`, {
-        signal: controller.signal,
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-      });
-      const body = await readJson(response);
-      if (controller !== state.searchController) return;
-      if (!response.ok || !body) throw requestError(response, body);
-      showError(null);
-      renderResults(Array.isArray(body.results) ? body.results : []);
-    } catch (error) {
-      if (isAbort(error) || controller !== state.searchController) return;
-      showError(error);
-    } finally {
-      if (controller === state.searchController) {
-        state.searchController = null;
+    await state.searchRequest.run(request, {
+      done(body) {
+        showError(null);
+        renderResults(Array.isArray(body.results) ? body.results : []);
+      },
+      failed: showError,
+      settled() {
         state.searching = false;
         els.results.setAttribute("aria-busy", "false");
         renderStatuses();
-      }
-    }
+      },
+    });
   }
 
   function renderResults(results) {
@@ -344,7 +328,7 @@
 
     const head = el("div", "result-head");
     head.appendChild(badge(audience));
-    head.appendChild(sourceLink(result.title || result.url || "", result.url, "result-title"));
+    head.appendChild(sourceLink(result.title || result.url || "", result.url, { className: "result-title" }));
     if (result.language === "en" || result.language === "ko") {
       head.appendChild(el("span", "tag", t(`lang_${result.language}`)));
     }
@@ -355,8 +339,8 @@
     }
     item.appendChild(head);
 
-    const headings = Array.isArray(result.headings) ? result.headings.filter((h) => typeof h === "string" && h) : [];
-    if (headings.length) item.appendChild(el("p", "result-breadcrumb", headings.join(" › ")));
+    const breadcrumb = headingPath(result.headings);
+    if (breadcrumb) item.appendChild(el("p", "result-breadcrumb", breadcrumb));
 
     const snippet = el("p", "result-snippet");
     appendHighlighted(snippet, result.snippet, result.highlights);
@@ -388,40 +372,27 @@
       els.query.focus();
       return;
     }
-    if (state.askController) state.askController.abort();
-    const controller = new AbortController();
-    state.askController = controller;
+    const json = { question, ...filters() };
+    const request = (signal) =>
+      fetchJson("/api/agent/ask", { method: "POST", json, signal, credentials: "same-origin" });
     state.asking = true;
     renderStatuses();
     els.answer.setAttribute("aria-busy", "true");
     els.askButton.disabled = true;
-    const payload = { question, ...filters() };
-    try {
-      const response = await fetch("/api/agent/ask", {
-        method: "POST",
-        signal: controller.signal,
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify(payload),
-      });
-      const body = await readJson(response);
-      if (controller !== state.askController) return;
-      if (!response.ok || !body) throw requestError(response, body);
-      showError(null);
-      state.lastAnswer = { question, body };
-      renderAnswer(question, body);
-    } catch (error) {
-      if (isAbort(error) || controller !== state.askController) return;
-      showError(error);
-    } finally {
-      if (controller === state.askController) {
-        state.askController = null;
+    await state.askRequest.run(request, {
+      done(body) {
+        showError(null);
+        state.lastAnswer = { question, body };
+        renderAnswer(question, body);
+      },
+      failed: showError,
+      settled() {
         state.asking = false;
         els.askButton.disabled = false;
         els.answer.setAttribute("aria-busy", "false");
         renderStatuses();
-      }
-    }
+      },
+    });
   }
 
   function renderAnswer(question, body) {
@@ -459,21 +430,16 @@
     }
     els.handoff.hidden = !body.handoff;
 
-    clear(els.citations);
-    const citations = Array.isArray(body.citations) ? body.citations.filter((c) => c && typeof c === "object") : [];
-    citations.forEach((citation, index) => {
-      const id = Number.isInteger(citation.id) ? citation.id : index + 1;
-      const item = el("li", "citation-item");
-      if (citation.language === "en" || citation.language === "ko") item.lang = citation.language;
-      item.appendChild(sourceLink(`[${id}] ${citation.title || citation.url || ""}`, citation.url, "citation"));
-      item.appendChild(document.createTextNode(" "));
-      item.appendChild(badge(audienceOf(citation)));
-      if (typeof citation.source === "string" && citation.source) {
-        item.appendChild(el("code", "citation-source", citation.source));
-      }
-      els.citations.appendChild(item);
+    const shown = renderCitations(els.citations, body.citations, {
+      decorate(item, citation) {
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(badge(audienceOf(citation)));
+        if (typeof citation.source === "string" && citation.source) {
+          item.appendChild(el("code", "citation-source", citation.source));
+        }
+      },
     });
-    els.citationsBlock.hidden = citations.length === 0;
+    els.citationsBlock.hidden = shown.size === 0;
 
     els.actions.hidden = false;
     els.copyStatus.textContent = "";

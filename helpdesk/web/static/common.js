@@ -1,11 +1,16 @@
-/* Nimbus Home front ends: the DOM and request helpers the help-center page (help.js) and the
- * agents' console (agent.js) share. Loaded before either page script; exposes window.HelpdeskDom.
+/* Nimbus Home front ends: the one toolkit the help-center page (help.js), the agents' console
+ * (agent.js) and the widget (widget.js) share: DOM helpers, strings, one fetch helper, one
+ * Server-Sent Events reader and one citation renderer.
  *
- * Plain ES2020, no dependencies. Every piece of document or model text is inserted with
+ * It defines one name, Helpdesk. On the pages it is loaded by its own <script> tag before the page
+ * script; in the widget, the /widget.js route wraps it with widget.js in one function, so the name
+ * stays local there and the host page sees nothing of it.
+ *
+ * Plain ES2017, no dependencies, no modules. Every piece of document or model text is inserted with
  * textContent / createTextNode; only http(s) or site-relative URLs become links.
- * (widget.js keeps its own copies: it must stay one self-contained file for third-party sites.)
  */
-(() => {
+// eslint-disable-next-line no-unused-vars
+const Helpdesk = (() => {
   "use strict";
 
   /** The UI language the reader chose, remembered across both pages. */
@@ -62,54 +67,87 @@
     }
   }
 
+  /** A value as trimmed text ("" for null or undefined). */
+  function str(value) {
+    return value === null || value === undefined ? "" : String(value).trim();
+  }
+
   // ---------------------------------------------------------------- DOM
 
-  function el(tag, className, text) {
+  /**
+   * An element: attrs are attributes, except `text` (its text content) and `on<event>` (a
+   * listener); null, undefined and false leave an attribute out. Kids are nodes or strings (text).
+   */
+  function h(tag, attrs, kids) {
     const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "text") node.textContent = String(value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const kid of kids || []) {
+      if (kid !== null && kid !== undefined) {
+        node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid);
+      }
+    }
     return node;
+  }
+
+  /** h() for the common case: a tag, a class and a text. */
+  function el(tag, className, text) {
+    return h(tag, { class: className || null, text });
   }
 
   function clear(node) {
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
-  /** The URL if it may become a link: http(s) or a site-relative path; otherwise null. */
-  function safeHref(url) {
+  /**
+   * The URL if it may become a link: http(s) or a site-relative path; otherwise null. With a base
+   * (the widget, on another site), a relative path is resolved against it.
+   */
+  function safeHref(url, base) {
     if (typeof url !== "string") return null;
     const value = url.trim();
-    if (/^https?:\/\//i.test(value)) {
-      try {
-        const parsed = new URL(value);
-        return parsed.protocol === "http:" || parsed.protocol === "https:" ? value : null;
-      } catch (_) {
-        return null;
-      }
+    const relative = value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\");
+    if (!relative && !/^https?:\/\//i.test(value)) return null;
+    try {
+      const parsed = new URL(value, base || window.location.href);
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return null;
+      return base ? parsed.href : value;
+    } catch (_) {
+      return null;
     }
-    if (value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) return value;
-    return null;
   }
 
-  /** A source link (new tab) or, for an unsafe URL, plain text in a span. */
-  function sourceLink(text, url, className) {
-    const href = safeHref(url);
-    if (!href) return el("span", className ? `${className} is-plain` : "is-plain", text);
-    const a = el("a", className, text);
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    a.setAttribute("aria-describedby", "new-tab-hint");
-    return a;
+  /**
+   * A source link that opens in a new tab or, for an unsafe URL, plain text in a span.
+   * Options: className; base (see safeHref); hint, the id of the "opens in a new tab" text
+   * (the pages' "new-tab-hint" unless null); attrs, more attributes for the link or span.
+   */
+  function sourceLink(text, url, options = {}) {
+    const { className = "", base = null, hint = "new-tab-hint", attrs = {} } = options;
+    const href = safeHref(url, base);
+    if (!href) return h("span", { ...attrs, class: className ? `${className} is-plain` : "is-plain", text });
+    return h("a", {
+      ...attrs,
+      class: className || null,
+      text,
+      href,
+      target: "_blank",
+      rel: "noopener noreferrer",
+      "aria-describedby": hint,
+    });
   }
 
   /** Appends text with <mark> elements at the [start, end) code-point offsets. */
   function appendHighlighted(parent, text, highlights) {
     const chars = Array.from(typeof text === "string" ? text : "");
     const spans = (Array.isArray(highlights) ? highlights : [])
-      .filter((h) => Array.isArray(h) && Number.isInteger(h[0]) && Number.isInteger(h[1]))
-      .map((h) => [Math.max(0, h[0]), Math.min(chars.length, h[1])])
-      .filter((h) => h[1] > h[0])
+      .filter((span) => Array.isArray(span) && Number.isInteger(span[0]) && Number.isInteger(span[1]))
+      .map((span) => [Math.max(0, span[0]), Math.min(chars.length, span[1])])
+      .filter((span) => span[1] > span[0])
       .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let pos = 0;
     for (const [rawStart, end] of spans) {
@@ -122,9 +160,14 @@
     if (pos < chars.length) parent.appendChild(document.createTextNode(chars.slice(pos).join("")));
   }
 
+  /** A heading path ("Setup › Wi-Fi") from a list that may hold anything. */
+  function headingPath(headings) {
+    return Array.isArray(headings) ? headings.filter((x) => typeof x === "string" && x).join(" › ") : "";
+  }
+
   /** Runs fn once the document is parsed (at once if it already is). */
   function whenReady(fn) {
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
     else fn();
   }
 
@@ -180,19 +223,195 @@
   }
 
   function isAbort(error) {
-    return error && (error.name === "AbortError" || error.code === 20);
+    return Boolean(error) && (error.name === "AbortError" || error.code === 20);
   }
 
-  window.HelpdeskDom = Object.freeze({
+  /**
+   * fetch(), resolving to the JSON body of a 2xx answer (null for a 204) and rejecting with a
+   * requestError() for any other answer, including a 2xx one without JSON. `json` is sent as the
+   * JSON body; the other options (method, signal, credentials, mode, headers...) go to fetch().
+   */
+  async function fetchJson(url, options = {}) {
+    const { json, headers, ...init } = options;
+    const sent = json === undefined ? {} : { "Content-Type": "application/json" };
+    if (json !== undefined) init.body = JSON.stringify(json);
+    const response = await fetch(url, { ...init, headers: { Accept: "application/json", ...sent, ...headers } });
+    const body = response.status === 204 ? null : await readJson(response);
+    if (!response.ok || (body === null && response.status !== 204)) throw requestError(response, body);
+    return body;
+  }
+
+  /**
+   * One request at a time, where only the latest counts (search as you type, a new question).
+   * run(request, {done, failed, settled}) aborts the request in flight, calls request(signal,
+   * isCurrent) and then, unless a newer run() or abort() came meanwhile: done(value) or
+   * failed(error), then settled(). An overtaken or aborted request calls none of them.
+   */
+  function latestRequest() {
+    let current = null;
+    return {
+      abort() {
+        if (current) current.abort();
+        current = null;
+      },
+      async run(request, { done = () => {}, failed = () => {}, settled = () => {} } = {}) {
+        if (current) current.abort();
+        const controller = new AbortController();
+        current = controller;
+        const isCurrent = () => controller === current;
+        try {
+          const value = await request(controller.signal, isCurrent);
+          if (isCurrent()) done(value);
+        } catch (error) {
+          if (isCurrent() && !isAbort(error)) failed(error);
+        } finally {
+          if (isCurrent()) {
+            current = null;
+            settled();
+          }
+        }
+      },
+    };
+  }
+
+  /**
+   * POSTs json to a streaming endpoint and calls onEvent(name, data) for each event it sends
+   * (see readEvents). An answer that is not a stream is taken as the "final" event. Rejects as
+   * fetchJson does; resolves when the stream ends, whether or not a "final" event came.
+   */
+  async function fetchEvents(url, json, onEvent, init = {}) {
+    const response = await fetch(url, {
+      ...init,
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(json),
+    });
+    if (!response.ok) throw requestError(response, await readJson(response));
+    const type = response.headers.get("Content-Type") || "";
+    if (type.includes("text/event-stream") && response.body) {
+      await readEvents(response.body, onEvent);
+      return;
+    }
+    const body = await readJson(response);
+    if (!body) throw requestError(response, body);
+    onEvent("final", body);
+  }
+
+  /**
+   * Reads a Server-Sent Events body, calling onEvent(name, data) for each event whose data is
+   * JSON. Lines may end in \r\n, \r or \n, even when a chunk ends between the \r and the \n;
+   * several data: lines join with \n; an event without an event: line is named "message".
+   */
+  async function readEvents(body, onEvent) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const dispatch = (block) => {
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (!line || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        if (field === "event") name = value;
+        else if (field === "data") data.push(value);
+      }
+      if (!data.length) return;
+      let parsed;
+      try {
+        parsed = JSON.parse(data.join("\n"));
+      } catch (_) {
+        return;
+      }
+      onEvent(name, parsed);
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      let text = buffer + (done ? decoder.decode() : decoder.decode(value, { stream: true }));
+      // A \r at the end may be the first half of a \r\n: keep it until the next chunk says.
+      const held = !done && text.endsWith("\r") ? "\r" : "";
+      if (held) text = text.slice(0, -1);
+      text = text.replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = text.indexOf("\n\n")) !== -1) {
+        dispatch(text.slice(0, end));
+        text = text.slice(end + 2);
+      }
+      buffer = text + held;
+      if (done) {
+        if (buffer.trim()) dispatch(buffer);
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- citations
+
+  /**
+   * Renders an answer's citations into list (an <ol>): one <li class="citation-item"> each, with
+   * the "[n]" label and the source's title as a link (plain text for an unsafe URL). Returns the
+   * set of citation ids shown. Options:
+   *   sources: {id: source} to fill in a citation's missing title or URL (the "sources" event);
+   *   merge: one item for citations with the same title and URL ("[1][3] Title");
+   *   labelApart: the label in its own <span class="citation-ids"> rather than in the link text;
+   *   idPrefix: gives each item an id (prefix + n) that "[n]" markers can point at;
+   *   link: more options for sourceLink (base, hint, attrs);
+   *   decorate(item, citation): adds what one front end shows beyond that (snippet, badge...).
+   */
+  function renderCitations(list, citations, options = {}) {
+    const { sources = {}, merge = false, labelApart = false, idPrefix = "", link = {}, decorate } = options;
+    clear(list);
+    const groups = [];
+    const byKey = new Map();
+    (Array.isArray(citations) ? citations : []).forEach((citation, index) => {
+      if (!citation || typeof citation !== "object") return;
+      const id = Number.isInteger(citation.id) ? citation.id : index + 1;
+      const known = sources[id] || {};
+      const title = str(citation.title) || str(known.title);
+      const url = str(citation.url) || str(known.url);
+      const key = `${title}\n${url}`;
+      if (merge && !title && !url) return;
+      if (merge && byKey.has(key)) {
+        byKey.get(key).ids.push(id);
+        return;
+      }
+      const group = { ids: [id], title: title || url, url, citation };
+      byKey.set(key, group);
+      groups.push(group);
+    });
+    const ids = new Set();
+    for (const { ids: own, title, url, citation } of groups) {
+      own.forEach((id) => ids.add(id));
+      const label = own.map((id) => `[${id}]`).join("");
+      const item = el("li", "citation-item");
+      if (idPrefix) {
+        item.id = `${idPrefix}${own[0]}`;
+        item.tabIndex = -1;
+      }
+      if (citation.language === "en" || citation.language === "ko") item.lang = citation.language;
+      if (labelApart) item.appendChild(el("span", "citation-ids", label));
+      item.appendChild(sourceLink(labelApart ? title : `${label} ${title}`, url, { className: "citation", ...link }));
+      if (decorate) decorate(item, citation);
+      list.appendChild(item);
+    }
+    return ids;
+  }
+
+  return Object.freeze({
     makeTranslator,
     translatePage,
     initialLanguage,
     rememberLanguage,
+    str,
+    h,
     el,
     clear,
     safeHref,
     sourceLink,
     appendHighlighted,
+    headingPath,
     whenReady,
     productId,
     productLabel,
@@ -200,5 +419,10 @@
     readJson,
     requestError,
     isAbort,
+    fetchJson,
+    latestRequest,
+    fetchEvents,
+    readEvents,
+    renderCitations,
   });
 })();

@@ -1,6 +1,6 @@
 /* Nimbus Home Help Center: search as you type, and streamed, cited answers.
  *
- * Plain ES2020; the shared DOM helpers come from common.js (window.HelpdeskDom), loaded first.
+ * Plain ES2017; the shared toolkit comes from common.js (Helpdesk), loaded first.
  * Every piece of document or model text is inserted with textContent / createTextNode; only
  * http(s) or site-relative URLs become links.
  */
@@ -17,13 +17,15 @@
     safeHref,
     sourceLink,
     appendHighlighted,
+    headingPath,
     whenReady,
     productLabel: labelIn,
     fillProductSelect,
-    readJson,
-    requestError,
-    isAbort,
-  } = window.HelpdeskDom;
+    fetchJson,
+    latestRequest,
+    fetchEvents,
+    renderCitations: renderCitationList,
+  } = Helpdesk;
 
   const DEBOUNCE_MS = 200;
   const SEARCH_K = 10;
@@ -208,10 +210,10 @@
     lang: "en",
     mode: "search",
     searchTimer: 0,
-    searchController: null,
+    search: latestRequest(),
     lastSearch: null, // {query, results}
     searchFailed: false,
-    askController: null,
+    asking: latestRequest(),
     answerPhase: "idle", // idle | searching | writing | done
     conversationId: null,
     contact: "",
@@ -309,8 +311,7 @@
   }
 
   function abortSearch() {
-    if (state.searchController) state.searchController.abort();
-    state.searchController = null;
+    state.search.abort();
     els.searchSpinner.hidden = true;
   }
 
@@ -327,42 +328,33 @@
   async function runSearch(query) {
     window.clearTimeout(state.searchTimer);
     abortSearch();
-    const controller = new AbortController();
-    state.searchController = controller;
     const params = new URLSearchParams({ q: query, k: String(SEARCH_K) });
     if (els.searchLanguage.value) params.set("language", els.searchLanguage.value);
     if (els.searchProduct.value) params.set("product", els.searchProduct.value);
     els.searchSpinner.hidden = false;
     updateAddress();
-    try {
-      const response = await fetch(`/api/search?${params}`, {
-        signal: controller.signal,
-        headers: { Accept: "application/json" },
-      });
-      const body = await readJson(response);
-      if (controller !== state.searchController) return;
-      if (!response.ok || !body) throw requestError(response, body);
-      const results = Array.isArray(body.results) ? body.results : [];
-      state.searchFailed = false;
-      els.searchError.hidden = true;
-      const corrected = typeof body.corrected_query === "string" ? body.corrected_query : null;
-      renderResults(query, results, false, corrected);
-    } catch (error) {
-      if (isAbort(error) || controller !== state.searchController) return;
-      state.lastSearch = null;
-      state.searchFailed = true;
-      clear(els.results);
-      els.results.hidden = true;
-      els.resultsEmpty.hidden = true;
-      els.resultsCount.textContent = "";
-      els.searchError.textContent = errorText(t("searchError"), error);
-      els.searchError.hidden = false;
-    } finally {
-      if (controller === state.searchController) {
-        state.searchController = null;
+    await state.search.run((signal) => fetchJson(`/api/search?${params}`, { signal }), {
+      done(body) {
+        const results = Array.isArray(body.results) ? body.results : [];
+        state.searchFailed = false;
+        els.searchError.hidden = true;
+        const corrected = typeof body.corrected_query === "string" ? body.corrected_query : null;
+        renderResults(query, results, false, corrected);
+      },
+      failed(error) {
+        state.lastSearch = null;
+        state.searchFailed = true;
+        clear(els.results);
+        els.results.hidden = true;
+        els.resultsEmpty.hidden = true;
+        els.resultsCount.textContent = "";
+        els.searchError.textContent = errorText(t("searchError"), error);
+        els.searchError.hidden = false;
+      },
+      settled() {
         els.searchSpinner.hidden = true;
-      }
-    }
+      },
+    });
   }
 
   function renderResults(query, results, keepFocus, corrected) {
@@ -390,13 +382,13 @@
     if (result.language === "en" || result.language === "ko") item.lang = result.language;
 
     const head = el("div", "result-head");
-    const title = sourceLink(result.title || result.url || "", result.url, "result-title");
+    const title = sourceLink(result.title || result.url || "", result.url, { className: "result-title" });
     title.tabIndex = -1; // the option itself takes focus; the link opens with Enter or a click
     head.appendChild(title);
     item.appendChild(head);
 
-    const headings = Array.isArray(result.headings) ? result.headings.filter((h) => typeof h === "string" && h) : [];
-    if (headings.length) item.appendChild(el("p", "result-breadcrumb", headings.join(" › ")));
+    const breadcrumb = headingPath(result.headings);
+    if (breadcrumb) item.appendChild(el("p", "result-breadcrumb", breadcrumb));
 
     const snippet = el("p", "result-snippet");
     appendHighlighted(snippet, result.snippet, result.highlights);
@@ -409,8 +401,8 @@
       for (const section of sections) {
         if (!section || typeof section.snippet !== "string") continue;
         const part = el("li", "result-section");
-        const path = Array.isArray(section.headings) ? section.headings.filter((h) => typeof h === "string" && h) : [];
-        if (path.length) part.appendChild(el("span", "result-section-path", path.join(" › ")));
+        const path = headingPath(section.headings);
+        if (path) part.appendChild(el("span", "result-section-path", path));
         const text = el("span", "result-section-snippet");
         appendHighlighted(text, section.snippet, section.highlights);
         part.appendChild(text);
@@ -570,23 +562,15 @@
   }
 
   function renderCitations(citations) {
-    clear(els.citations);
-    const ids = new Set();
-    (Array.isArray(citations) ? citations : []).forEach((citation, index) => {
-      if (!citation || typeof citation !== "object") return;
-      const id = Number.isInteger(citation.id) ? citation.id : index + 1;
-      ids.add(id);
-      const item = el("li", "citation-item");
-      item.id = `citation-${id}`;
-      item.tabIndex = -1;
-      if (citation.language === "en" || citation.language === "ko") item.lang = citation.language;
-      item.appendChild(sourceLink(`[${id}] ${citation.title || citation.url || ""}`, citation.url, "citation"));
-      const headings = Array.isArray(citation.headings) ? citation.headings.filter((h) => typeof h === "string" && h) : [];
-      if (headings.length) item.appendChild(el("span", "citation-breadcrumb", headings.join(" › ")));
-      if (typeof citation.snippet === "string" && citation.snippet) {
-        item.appendChild(el("span", "citation-snippet", citation.snippet));
-      }
-      els.citations.appendChild(item);
+    const ids = renderCitationList(els.citations, citations, {
+      idPrefix: "citation-",
+      decorate(item, citation) {
+        const breadcrumb = headingPath(citation.headings);
+        if (breadcrumb) item.appendChild(el("span", "citation-breadcrumb", breadcrumb));
+        if (typeof citation.snippet === "string" && citation.snippet) {
+          item.appendChild(el("span", "citation-snippet", citation.snippet));
+        }
+      },
     });
     els.citationsBlock.hidden = ids.size === 0;
     return ids;
@@ -599,7 +583,7 @@
       a.href = `mailto:${value}`;
       return a;
     }
-    if (safeHref(value)) return sourceLink(value, value, "contact-link");
+    if (safeHref(value)) return sourceLink(value, value, { className: "contact-link" });
     return el("span", "contact-text", value);
   }
 
@@ -649,53 +633,8 @@
     els.feedbackNo.disabled = !state.conversationId;
   }
 
-  /** Reads a Server-Sent Events body, calling onEvent(name, data) for each JSON frame. */
-  async function readEvents(body, onEvent) {
-    const reader = body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    const dispatch = (frame) => {
-      let name = "message";
-      const data = [];
-      for (const line of frame.split("\n")) {
-        if (!line || line.startsWith(":")) continue;
-        const colon = line.indexOf(":");
-        const field = colon === -1 ? line : line.slice(0, colon);
-        let value = colon === -1 ? "" : line.slice(colon + 1);
-        if (value.startsWith(" ")) value = value.slice(1);
-        if (field === "event") name = value;
-        else if (field === "data") data.push(value);
-      }
-      if (!data.length) return;
-      let parsed;
-      try {
-        parsed = JSON.parse(data.join("\n"));
-      } catch (_) {
-        return;
-      }
-      onEvent(name, parsed);
-    };
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (value) buffer += decoder.decode(value, { stream: true });
-      if (done) buffer += decoder.decode();
-      buffer = buffer.replace(/\r\n/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
-        dispatch(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-      }
-      if (done) {
-        if (buffer.trim()) dispatch(buffer);
-        return;
-      }
-    }
-  }
-
   async function ask(question) {
-    if (state.askController) state.askController.abort();
-    const controller = new AbortController();
-    state.askController = controller;
+    state.asking.abort();
     resetAnswer(question);
     setPhase("searching");
     els.askSubmit.disabled = true;
@@ -703,9 +642,8 @@
     const payload = { question, locale: state.lang };
     if (state.conversationId) payload.conversation_id = state.conversationId;
     const stream = { draft: null, final: null, text: "", tokens: 0, ids: new Set() };
-    const current = () => controller === state.askController;
 
-    const onEvent = (name, data) => {
+    const onEvent = (current, name, data) => {
       if (!current() || !data || typeof data !== "object") return;
       if (name === "sources") {
         const sources = Array.isArray(data.sources) ? data.sources : [];
@@ -729,44 +667,27 @@
         stream.final = data;
         showAnswer(data, true);
         setPhase("done");
-      } else if (name === "error") {
-        throw requestError({ status: data.status || 500 }, data);
       }
     };
 
-    try {
-      const response = await fetch("/api/ask/stream", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-        body: JSON.stringify(payload),
-        signal: controller.signal,
-      });
-      if (!response.ok) throw requestError(response, await readJson(response));
-      const type = response.headers.get("Content-Type") || "";
-      if (type.includes("text/event-stream") && response.body) {
-        await readEvents(response.body, onEvent);
-      } else {
-        const body = await readJson(response);
-        if (!body) throw requestError(response, body);
-        onEvent("final", body);
-      }
-      if (!current()) return;
-      if (!stream.final) {
+    const request = (signal, current) =>
+      fetchEvents("/api/ask/stream", payload, (name, data) => onEvent(current, name, data), { signal });
+    await state.asking.run(request, {
+      done() {
+        if (stream.final) return;
         setPhase("done");
         els.answerError.textContent = t("interrupted");
         els.answerError.hidden = false;
-      }
-    } catch (error) {
-      if (isAbort(error) || !current()) return;
-      setPhase("done");
-      els.answerError.textContent = errorText(t("askError"), error);
-      els.answerError.hidden = false;
-    } finally {
-      if (current()) {
-        state.askController = null;
+      },
+      failed(error) {
+        setPhase("done");
+        els.answerError.textContent = errorText(t("askError"), error);
+        els.answerError.hidden = false;
+      },
+      settled() {
         els.askSubmit.disabled = false;
-      }
-    }
+      },
+    });
   }
 
   function onAskSubmit(event) {
@@ -793,8 +714,7 @@
   }
 
   function resetConversation() {
-    if (state.askController) state.askController.abort();
-    state.askController = null;
+    state.asking.abort();
     state.conversationId = null;
     setPhase("idle");
     els.askSubmit.disabled = false;
@@ -809,12 +729,10 @@
     els.feedbackYes.disabled = true;
     els.feedbackNo.disabled = true;
     try {
-      const response = await fetch("/api/feedback", {
+      await fetchJson("/api/feedback", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ conversation_id: state.conversationId, helpful }),
+        json: { conversation_id: state.conversationId, helpful },
       });
-      if (!response.ok) throw requestError(response, await readJson(response));
       els.feedbackStatus.textContent = t("feedbackThanks");
     } catch (_) {
       els.feedbackStatus.textContent = t("feedbackError");
@@ -844,10 +762,8 @@
 
   async function loadConfig() {
     try {
-      const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const body = await readJson(response);
-      if (!body || typeof body !== "object") return;
+      const body = await fetchJson("/api/config");
+      if (typeof body !== "object") return;
       if (typeof body.contact === "string") state.contact = body.contact;
       if (Array.isArray(body.products)) state.products = body.products;
       renderProducts();

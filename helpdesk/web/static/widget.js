@@ -1,4 +1,4 @@
-/*! helpdesk widget: an embeddable help-center chat. One file, no dependencies.
+/* The embeddable widget: a help-center chat for any site, behind one script tag.
  *
  * Embed:
  *   <script src="https://help.example.com/widget.js" data-title="Help" data-color="#0b6bcb"
@@ -6,21 +6,28 @@
  *     data-plan="" data-locale="" data-customer-id="" data-contact="" async></script>
  * or, with data-manual on the tag, call window.HelpdeskWidget.init({...}) yourself.
  *
+ * Not served as it stands: /widget.js joins common.js (the Helpdesk toolkit the pages use too)
+ * and this file into one script, wrapped in one function, so window.HelpdeskWidget is the only
+ * name a host page sees. Plain ES2017.
+ *
  * Everything lives in an open shadow root on <div id="helpdesk-widget">, so the host page's CSS
  * cannot restyle it and its CSS cannot leak out. All text from the API is inserted as text nodes.
  */
-(function () {
+(() => {
   "use strict";
   if (window.HelpdeskWidget && window.HelpdeskWidget.version) return; // loaded twice
 
-  var script = document.currentScript ||
-    (function () {
-      var all = document.querySelectorAll("script[src*='widget.js']");
+  const { str, h, sourceLink, whenReady, fetchJson, fetchEvents, renderCitations } = Helpdesk;
+
+  const script =
+    document.currentScript ||
+    (() => {
+      const all = document.querySelectorAll("script[src*='widget.js']");
       return all[all.length - 1] || null;
     })();
-  var SVGNS = "http://www.w3.org/2000/svg";
+  const SVGNS = "http://www.w3.org/2000/svg";
 
-  var STRINGS = {
+  const STRINGS = {
     en: {
       title: "Help", greeting: "Hi! Ask me anything about our products and services.",
       open: "Open help chat", close: "Close help chat", closeBtn: "Close",
@@ -60,7 +67,7 @@
     }
   };
 
-  var ICONS = {
+  const ICONS = {
     chat: "M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z",
     close: "M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z",
     send: "M2.01 21 23 12 2.01 3 2 10l15 2-15 2z",
@@ -70,56 +77,24 @@
 
   // ---- small helpers -------------------------------------------------------------------------
 
-  function h(tag, attrs, kids) {
-    var el = document.createElement(tag);
-    for (var k in attrs || {}) {
-      var v = attrs[k];
-      if (v == null || v === false) continue;
-      if (k === "text") el.textContent = v;
-      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? "" : v);
-    }
-    (kids || []).forEach(function (c) {
-      if (c != null) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    });
-    return el;
-  }
-
   function icon(name, cls) {
-    var svg = document.createElementNS(SVGNS, "svg");
+    const svg = document.createElementNS(SVGNS, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
     if (cls) svg.setAttribute("class", cls);
-    var path = document.createElementNS(SVGNS, "path");
+    const path = document.createElementNS(SVGNS, "path");
     path.setAttribute("d", ICONS[name]);
     svg.appendChild(path);
     return svg;
   }
 
-  function str(v) {
-    return v == null ? "" : String(v).trim();
-  }
-
-  // Only http(s) URLs and "/"-relative paths (resolved against the help center) become links.
-  function safeUrl(url, base) {
-    url = str(url);
-    if (!url) return null;
-    try {
-      if (/^https?:\/\//i.test(url)) return new URL(url).href;
-      if (url.charAt(0) === "/" && url.charAt(1) !== "/" && url.charAt(1) !== "\\") {
-        return new URL(url, base || location.href).href;
-      }
-    } catch (e) { /* not a URL */ }
-    return null;
-  }
-
   function pickLang(option) {
     option = str(option).toLowerCase();
     if (option === "ko" || option === "en") return option;
-    var nav = str(navigator.language || (navigator.languages || [])[0]).toLowerCase();
-    var page = str(document.documentElement.getAttribute("lang")).toLowerCase();
-    return nav.indexOf("ko") === 0 || page.indexOf("ko") === 0 ? "ko" : "en";
+    const nav = str(navigator.language || (navigator.languages || [])[0]).toLowerCase();
+    const page = str(document.documentElement.getAttribute("lang")).toLowerCase();
+    return nav.startsWith("ko") || page.startsWith("ko") ? "ko" : "en";
   }
 
   // A colour goes into the style sheet, so it must be a plain colour value and nothing more.
@@ -131,11 +106,11 @@
   }
 
   function onColor(c) {
-    var m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(c || "");
+    const m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(c || "");
     if (!m) return "#fff";
-    var hex = m[1].length === 3 ? m[1].replace(/./g, "$&$&") : m[1];
-    var lum = [0, 2, 4].reduce(function (sum, i, j) {
-      var x = parseInt(hex.substr(i, 2), 16) / 255;
+    const hex = m[1].length === 3 ? m[1].replace(/./g, "$&$&") : m[1];
+    const lum = [0, 2, 4].reduce((sum, i, j) => {
+      let x = parseInt(hex.substr(i, 2), 16) / 255;
       x = x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
       return sum + x * [0.2126, 0.7152, 0.0722][j];
     }, 0);
@@ -144,14 +119,18 @@
 
   function readScriptOptions(s) {
     if (!s) return {};
-    var d = s.dataset || {};
-    var o = {
+    const d = s.dataset || {};
+    const o = {
       title: d.title, color: d.color, greeting: d.greeting, lang: d.lang, position: d.position,
       product: d.product, plan: d.plan, locale: d.locale, customerId: d.customerId,
-      contact: d.contact, apiBase: d.api
+      contact: d.contact, apiBase: d.api,
     };
     if (!o.apiBase && s.src) {
-      try { o.apiBase = new URL(s.src, location.href).origin; } catch (e) { /* ignore */ }
+      try {
+        o.apiBase = new URL(s.src, location.href).origin;
+      } catch (_) {
+        /* ignore */
+      }
     }
     return o;
   }
@@ -159,7 +138,7 @@
   // ---- style -----------------------------------------------------------------------------------
 
   function css(side, accent) {
-    var other = side === "left" ? "right" : "left";
+    const other = side === "left" ? "right" : "left";
     return ":host{all:initial!important;position:fixed!important;bottom:20px!important;" +
       side + ":20px!important;" + other + ":auto!important;top:auto!important;" +
       "z-index:2147483000!important;display:block!important;visibility:visible!important;" +
@@ -199,7 +178,7 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
 .src p{font-weight:600;color:#5b6672;margin-bottom:3px;font-size:12px}
 .src ol{list-style:none;display:flex;flex-direction:column;gap:2px}
 .src li{display:flex;gap:6px;align-items:baseline}
-.src .n{flex:none;color:#5b6672;font-size:11px;font-variant-numeric:tabular-nums}
+.src .citation-ids{flex:none;color:#5b6672;font-size:11px;font-variant-numeric:tabular-nums}
 .src a{color:var(--a);text-decoration:none;font-weight:500}
 .src a:hover{text-decoration:underline}
 .fb{display:flex;align-items:center;gap:4px;margin-top:8px;white-space:normal;font-size:12px;color:#5b6672}
@@ -229,7 +208,7 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
 .hand:hover{background:#eef1f4}
 .prom .hand{background:var(--a);color:var(--on-a);font-weight:600;box-shadow:0 2px 6px rgba(0,0,0,.15)}
 .contact{margin:0 0 8px;padding:8px 12px;border-radius:10px;background:#f0f4f8;font-size:13px;overflow-wrap:anywhere}
-.contact b,.text strong{font-weight:600}
+.contact .is-plain,.text strong{font-weight:600}
 .contact a{color:var(--a)}
 @media (max-width:480px){
 .panel{position:fixed;left:0;right:0;bottom:0;top:0;width:100%;height:100%;max-width:none;max-height:none;border-radius:0;border:0}
@@ -241,99 +220,99 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
 
   // ---- the widget ----------------------------------------------------------------------------
 
-  var state = null; // the mounted widget, or null
+  let state = null; // the mounted widget, or null
 
   function mount(options) {
-    var o = {};
-    var defaults = readScriptOptions(script);
-    for (var k in defaults) o[k] = defaults[k];
-    for (k in options || {}) if (options[k] != null) o[k] = options[k];
+    const o = { ...readScriptOptions(script) };
+    for (const [key, value] of Object.entries(options || {})) if (value != null) o[key] = value;
     if (o.customer_id != null && o.customerId == null) o.customerId = o.customer_id;
 
-    var lang = pickLang(o.lang);
-    var t = STRINGS[lang];
-    var side = str(o.position).toLowerCase() === "left" ? "left" : "right";
-    var apiBase = str(o.apiBase || o.api).replace(/\/+$/, "") || location.origin;
-    var title = str(o.title) || t.title;
-    var s = {
-      o: o, t: t, apiBase: apiBase, conversationId: null, lastContact: null, config: null,
-      busy: false, isOpen: false
-    };
+    const lang = pickLang(o.lang);
+    const t = STRINGS[lang];
+    const side = str(o.position).toLowerCase() === "left" ? "left" : "right";
+    const apiBase = str(o.apiBase || o.api).replace(/\/+$/, "") || location.origin;
+    const title = str(o.title) || t.title;
+    const s = { conversationId: null, lastContact: null, config: null, busy: false, isOpen: false };
+    // Links from the help center resolve against it; they open in a new tab (no hint element here).
+    const link = { base: apiBase, hint: null };
 
-    var host = h("div", { id: "helpdesk-widget" });
-    var root = host.attachShadow({ mode: "open" });
-    var sheet = css(side, safeColor(o.color));
+    const host = h("div", { id: "helpdesk-widget" });
+    const root = host.attachShadow({ mode: "open" });
+    const sheet = css(side, safeColor(o.color));
     // A constructed sheet also works on pages whose CSP forbids inline <style>.
     try {
-      var cs = new CSSStyleSheet();
-      cs.replaceSync(sheet);
-      root.adoptedStyleSheets = [cs];
-    } catch (e) {
+      const constructed = new CSSStyleSheet();
+      constructed.replaceSync(sheet);
+      root.adoptedStyleSheets = [constructed];
+    } catch (_) {
       root.appendChild(h("style", { text: sheet }));
     }
 
-    var launcher = h("button", {
+    const launcher = h("button", {
       type: "button", class: "launcher", "data-testid": "launcher", "aria-label": t.open,
       "aria-expanded": "false", "aria-controls": "hd-panel",
-      onclick: function () { s.isOpen ? close(true) : open(); }
+      onclick: () => (s.isOpen ? close(true) : open()),
     }, [icon("chat", "i-chat"), icon("close", "i-close")]);
 
-    var input = h("textarea", {
+    const input = h("textarea", {
       "data-testid": "input", rows: "1", maxlength: "1000", placeholder: t.placeholder,
       "aria-label": t.placeholder, enterkeyhint: "send",
-      oninput: function () { autosize(); updateSend(); },
-      onkeydown: function (e) {
+      oninput: () => {
+        autosize();
+        updateSend();
+      },
+      onkeydown: (e) => {
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
           e.preventDefault();
           submit();
         }
-      }
+      },
     });
-    var send = h("button", {
+    const send = h("button", {
       type: "button", class: "send", "data-testid": "send", "aria-label": t.send, title: t.send,
-      disabled: true, onclick: function () { submit(); }
+      disabled: true, onclick: () => submit(),
     }, [icon("send")]);
-    var log = h("div", {
+    const log = h("div", {
       class: "log", "data-testid": "messages", role: "log", "aria-live": "polite",
-      "aria-relevant": "additions text"
+      "aria-relevant": "additions text",
     }, [h("div", { class: "msg bot greeting", "data-testid": "greeting", text: str(o.greeting) || t.greeting })]);
-    var contactBox = h("div", { class: "contact", "data-testid": "contact", role: "status", hidden: true });
-    var handoffBtn = h("button", {
-      type: "button", class: "hand", "data-testid": "handoff", onclick: showContact
+    const contactBox = h("div", { class: "contact", "data-testid": "contact", role: "status", hidden: true });
+    const handoffBtn = h("button", {
+      type: "button", class: "hand", "data-testid": "handoff", onclick: () => showContact(),
     }, [icon("person"), t.handoff]);
-    var foot = h("div", { class: "foot" }, [contactBox, handoffBtn]);
-    var panel = h("div", {
+    const foot = h("div", { class: "foot" }, [contactBox, handoffBtn]);
+    const panel = h("div", {
       id: "hd-panel", class: "panel", "data-testid": "panel", role: "dialog", "aria-label": title,
-      hidden: true, lang: lang
+      hidden: true, lang,
     }, [
       h("div", { class: "head" }, [
         h("h2", { text: title }),
         h("button", {
           type: "button", class: "x", "data-testid": "close", "aria-label": t.closeBtn,
-          title: t.closeBtn, onclick: function () { close(true); }
-        }, [icon("close")])
+          title: t.closeBtn, onclick: () => close(true),
+        }, [icon("close")]),
       ]),
       log,
       h("div", { class: "comp" }, [input, send]),
-      foot
+      foot,
     ]);
-    var wrap = h("div", { class: "w " + side }, [panel, launcher]);
+    const wrap = h("div", { class: `w ${side}` }, [panel, launcher]);
     root.appendChild(wrap);
 
     // Keys typed in the widget are ours: don't let the host page's shortcuts see them.
-    ["keydown", "keyup", "keypress"].forEach(function (type) {
-      wrap.addEventListener(type, function (e) {
+    for (const type of ["keydown", "keyup", "keypress"]) {
+      wrap.addEventListener(type, (e) => {
         if (type === "keydown" && e.key === "Escape" && s.isOpen) {
           e.preventDefault();
           close(true);
         }
         e.stopPropagation();
       });
-    });
+    }
 
     function autosize() {
       input.style.height = "auto";
-      input.style.height = Math.min(input.scrollHeight + 2, 120) + "px";
+      input.style.height = `${Math.min(input.scrollHeight + 2, 120)}px`;
     }
 
     function updateSend() {
@@ -365,110 +344,91 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
       log.scrollTop = log.scrollHeight;
     }
 
-    function api(path, init) {
-      return fetch(s.apiBase + path, Object.assign({ credentials: "omit", mode: "cors" }, init));
-    }
+    // Cross-origin calls to the help center: never with the host site's cookies.
+    const remote = { credentials: "omit", mode: "cors" };
 
     function loadConfig() {
-      if (!s.config) {
-        s.config = api("/api/config", { headers: { Accept: "application/json" } })
-          .then(function (r) { return r.ok ? r.json() : {}; })
-          .catch(function () { return {}; });
-      }
+      if (!s.config) s.config = fetchJson(`${apiBase}/api/config`, remote).catch(() => ({}));
       return s.config;
     }
 
     // ---- messages --------------------------------------------------------------------------
 
     function addMessage(who, text) {
-      var el = h("div", { class: "msg " + who, "data-testid": "message" });
-      if (text != null) el.appendChild(h("div", { class: "text", text: text }));
-      log.appendChild(el);
+      const msg = h("div", { class: `msg ${who}`, "data-testid": "message" });
+      if (text != null) msg.appendChild(h("div", { class: "text", text }));
+      log.appendChild(msg);
       scrollDown();
-      return el;
+      return msg;
     }
 
     // The answer text, with "[n]" citation markers as small superscript spans and **bold** as
     // <strong>: elements built here, the text in them always a text node.
-    function renderText(el, text, byId) {
-      el.textContent = "";
-      var re = /\*\*([^*\n]+?)\*\*|\[(\d{1,3})\]/g, last = 0, m;
+    function renderText(node, text, byId) {
+      node.textContent = "";
+      const re = /\*\*([^*\n]+?)\*\*|\[(\d{1,3})\]/g;
+      let last = 0;
+      let m;
       text = String(text == null ? "" : text);
       while ((m = re.exec(text))) {
-        if (m.index > last) el.appendChild(document.createTextNode(text.slice(last, m.index)));
+        if (m.index > last) node.appendChild(document.createTextNode(text.slice(last, m.index)));
         if (m[1] != null) {
-          el.appendChild(h("strong", { text: m[1] }));
+          node.appendChild(h("strong", { text: m[1] }));
         } else {
-          var ref = byId[m[2]];
-          el.appendChild(h("span", { class: "cite", title: ref && ref.title ? str(ref.title) : null, text: m[0] }));
+          const ref = byId[m[2]];
+          node.appendChild(h("span", { class: "cite", title: ref && ref.title ? str(ref.title) : null, text: m[0] }));
         }
         last = re.lastIndex;
       }
-      if (last < text.length) el.appendChild(document.createTextNode(text.slice(last)));
+      if (last < text.length) node.appendChild(document.createTextNode(text.slice(last)));
     }
 
     function renderSources(msg, citations, byId) {
-      var items = [];
-      var seen = {};
-      (Array.isArray(citations) ? citations : []).forEach(function (c) {
-        if (!c || typeof c !== "object") return;
-        var fallback = byId[c.id] || {};
-        var title = str(c.title) || str(fallback.title);
-        var url = str(c.url) || str(fallback.url);
-        var key = title + "\n" + url;
-        if (!title && !url) return;
-        if (seen[key]) { seen[key].push(c.id); return; }
-        seen[key] = [c.id];
-        items.push({ ids: seen[key], title: title || url, url: url });
+      const list = h("ol");
+      const shown = renderCitations(list, citations, {
+        sources: byId,
+        merge: true,
+        labelApart: true,
+        link: { ...link, attrs: { "data-testid": "source" } },
       });
-      if (!items.length) return;
-      var list = h("ol");
-      items.forEach(function (it) {
-        var href = safeUrl(it.url, s.apiBase);
-        var label = it.ids.filter(function (x) { return x != null; }).map(function (x) { return "[" + x + "]"; }).join("");
-        list.appendChild(h("li", null, [
-          label ? h("span", { class: "n", text: label }) : null,
-          href
-            ? h("a", { "data-testid": "source", href: href, target: "_blank", rel: "noopener noreferrer", text: it.title })
-            : h("span", { "data-testid": "source", text: it.title })
-        ]));
-      });
-      msg.appendChild(h("div", { class: "src" }, [h("p", { text: t.sources }), list]));
+      if (shown.size) msg.appendChild(h("div", { class: "src" }, [h("p", { text: t.sources }), list]));
     }
 
     function renderFeedback(msg, conversationId) {
       if (!conversationId) return;
       // Feedback is per conversation: only the latest answer carries the buttons.
-      Array.prototype.forEach.call(log.querySelectorAll(".fb"), function (old) {
+      for (const old of log.querySelectorAll(".fb")) {
         if (old.dataset.sent) old.replaceChildren(h("span", { text: t.thanks }));
         else old.remove();
-      });
-      var row = h("div", { class: "fb" }, [h("span", { text: t.helpful })]);
-      function vote(helpful, btn) {
+      }
+      const row = h("div", { class: "fb" }, [h("span", { text: t.helpful })]);
+      const vote = (helpful, btn) => {
         up.disabled = down.disabled = true;
         btn.setAttribute("aria-pressed", "true");
-        api("/api/feedback", {
+        fetchJson(`${apiBase}/api/feedback`, {
+          ...remote,
           method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ conversation_id: conversationId, helpful: helpful })
-        }).then(function (r) {
-          if (!r.ok) throw new Error("HTTP " + r.status);
-          row.dataset.sent = "1";
-          row.firstChild.textContent = "";
-          row.appendChild(h("span", { "data-testid": "feedback-thanks", role: "status", text: t.thanks }));
-        }).catch(function () {
-          btn.setAttribute("aria-pressed", "false");
-          up.disabled = down.disabled = false;
-          row.firstChild.textContent = t.fbError;
-        });
-      }
-      var up = h("button", {
+          json: { conversation_id: conversationId, helpful },
+        }).then(
+          () => {
+            row.dataset.sent = "1";
+            row.firstChild.textContent = "";
+            row.appendChild(h("span", { "data-testid": "feedback-thanks", role: "status", text: t.thanks }));
+          },
+          () => {
+            btn.setAttribute("aria-pressed", "false");
+            up.disabled = down.disabled = false;
+            row.firstChild.textContent = t.fbError;
+          },
+        );
+      };
+      const up = h("button", {
         type: "button", class: "up", "data-testid": "thumbs-up", "aria-label": t.up, title: t.up,
-        "aria-pressed": "false", onclick: function () { vote(true, up); }
+        "aria-pressed": "false", onclick: () => vote(true, up),
       }, [icon("up")]);
-      var down = h("button", {
+      const down = h("button", {
         type: "button", class: "dn", "data-testid": "thumbs-down", "aria-label": t.down, title: t.down,
-        "aria-pressed": "false", onclick: function () { vote(false, down); }
+        "aria-pressed": "false", onclick: () => vote(false, down),
       }, [icon("up")]);
       row.appendChild(up);
       row.appendChild(down);
@@ -476,15 +436,12 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
     }
 
     function showContact() {
-      var show = function (contact) {
+      const show = (contact) => {
         contactBox.textContent = "";
         contact = str(contact);
         if (contact) {
-          var href = safeUrl(contact, s.apiBase);
           contactBox.appendChild(document.createTextNode(t.contact));
-          contactBox.appendChild(href
-            ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: contact })
-            : h("b", { text: contact }));
+          contactBox.appendChild(sourceLink(contact, contact, link));
         } else {
           contactBox.textContent = t.noContact;
         }
@@ -493,7 +450,7 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
       };
       if (s.lastContact) return show(s.lastContact);
       show(o.contact); // shown at once, replaced by the help center's own contact if it has one
-      loadConfig().then(function (cfg) {
+      loadConfig().then((cfg) => {
         if (!s.lastContact) show(str(cfg && cfg.contact) || o.contact);
       });
     }
@@ -513,11 +470,16 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
       msg.classList.add("err");
       msg.setAttribute("data-state", "error");
       msg.removeAttribute("aria-busy");
-      msg.appendChild(h("div", { "data-testid": "error", role: "alert", text: text }));
+      msg.appendChild(h("div", { "data-testid": "error", role: "alert", text }));
       if (question) {
         msg.appendChild(h("button", {
           type: "button", "data-testid": "retry", text: t.retry,
-          onclick: function () { if (!s.busy) { msg.remove(); ask(question, true); } }
+          onclick: () => {
+            if (!s.busy) {
+              msg.remove();
+              ask(question, true);
+            }
+          },
         }));
       }
       scrollDown();
@@ -526,46 +488,46 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
     // ---- asking ----------------------------------------------------------------------------
 
     function submit() {
-      var q = str(input.value);
+      const q = str(input.value);
       if (!q || s.busy) return;
       input.value = "";
       autosize();
       ask(q);
     }
 
-    function ask(question, retry) {
+    async function ask(question, retry) {
       s.busy = true;
       updateSend();
       if (!retry) addMessage("user", question);
-      var msg = addMessage("bot");
+      const msg = addMessage("bot");
       // "pending" (typing dots) until there is text, then "streaming", then "final".
       msg.setAttribute("data-state", "pending");
       msg.setAttribute("aria-busy", "true");
-      var typing = h("div", { class: "typing", role: "img", "aria-label": t.typing }, [h("i"), h("i"), h("i")]);
+      const typing = h("div", { class: "typing", role: "img", "aria-label": t.typing }, [h("i"), h("i"), h("i")]);
       msg.appendChild(typing);
-      var textEl = h("div", { class: "text" });
-      var byId = {};
-      var streamed = null;
-      var draft = null;
-      var finished = false;
+      const textEl = h("div", { class: "text" });
+      const byId = {};
+      let streamed = null;
+      let draft = null;
+      let finished = false;
 
-      var body = { question: question };
-      var locale = str(o.locale) || lang;
+      const body = { question };
+      const locale = str(o.locale) || lang;
       if (/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(locale)) body.locale = locale;
       if (str(o.product)) body.product = str(o.product);
       if (str(o.plan)) body.plan = str(o.plan);
       if (str(o.customerId)) body.customer_id = str(o.customerId);
       if (s.conversationId) body.conversation_id = s.conversationId;
 
-      function firstEvent() {
+      const firstEvent = () => {
         if (typing.parentNode) {
           typing.remove();
           msg.insertBefore(textEl, msg.firstChild);
           msg.setAttribute("data-state", "streaming");
         }
-      }
+      };
 
-      function finish(answer) {
+      const finish = (answer) => {
         finished = true;
         firstEvent();
         if (answer.conversation_id) s.conversationId = String(answer.conversation_id);
@@ -582,15 +544,15 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
         msg.setAttribute("data-state", "final");
         msg.removeAttribute("aria-busy");
         scrollDown();
-      }
+      };
 
-      function onEvent(name, data) {
+      const onEvent = (name, data) => {
         if (finished || !data || typeof data !== "object") return;
         if (name !== "sources") firstEvent(); // the dots stay until there is text to show
         if (name === "sources") {
-          (Array.isArray(data.sources) ? data.sources : []).forEach(function (src) {
+          for (const src of Array.isArray(data.sources) ? data.sources : []) {
             if (src && src.id != null) byId[src.id] = src;
-          });
+          }
         } else if (name === "draft") {
           draft = data;
           if (streamed === null) renderText(textEl, data.answer, byId);
@@ -601,95 +563,53 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
           finish(data);
         }
         scrollDown();
-      }
+      };
 
-      api("/api/ask/stream", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-        body: JSON.stringify(body)
-      }).then(function (res) {
-        if (!res.ok) {
-          return res.text().then(function (txt) {
-            var code = null;
-            try { code = JSON.parse(txt).code; } catch (e) { /* not JSON */ }
-            showError(msg, friendlyError(res.status, code), question);
-          });
-        }
-        var type = res.headers.get("Content-Type") || "";
-        if (type.indexOf("text/event-stream") < 0 || !res.body) {
-          return res.json().then(function (answer) { onEvent("final", answer); });
-        }
-        return readEvents(res.body, onEvent).then(function () {
-          if (finished) return;
+      try {
+        await fetchEvents(`${apiBase}/api/ask/stream`, body, onEvent, remote);
+        if (!finished) {
           if (streamed !== null || draft) {
             // Keep what arrived, and say it was cut short.
             finish(streamed !== null ? { answer: streamed, citations: draft && draft.citations } : draft);
-            msg.insertBefore(h("span", { class: "note", "data-testid": "error", role: "alert", text: t.interrupted }), textEl.nextSibling);
+            msg.insertBefore(
+              h("span", { class: "note", "data-testid": "error", role: "alert", text: t.interrupted }),
+              textEl.nextSibling,
+            );
           } else {
             showError(msg, t.interrupted, question);
           }
-        });
-      }).catch(function () {
-        if (finished) return;
-        if (streamed !== null || draft) return showError(msg, t.interrupted, question);
-        return refused().then(function (no) { showError(msg, no ? t.origin : t.network, question); });
-      }).then(function () {
-        s.busy = false;
-        updateSend();
-      });
+        }
+      } catch (error) {
+        if (finished) {
+          // the answer is shown: nothing to add
+        } else if (error && error.status >= 400) {
+          showError(msg, friendlyError(error.status, error.code), question);
+        } else if (streamed !== null || draft) {
+          showError(msg, t.interrupted, question);
+        } else {
+          showError(msg, (await refused()) ? t.origin : t.network, question);
+        }
+      }
+      s.busy = false;
+      updateSend();
     }
 
     // A browser hides a cross-origin refusal (the 403 has no CORS headers) behind a network
     // error. If the help center answers a no-cors request, it is up: it refused this site.
-    function refused() {
-      var base;
-      try { base = new URL(s.apiBase, location.href); } catch (e) { return Promise.resolve(false); }
-      if (base.origin === location.origin) return Promise.resolve(false);
-      return fetch(s.apiBase + "/healthz", { mode: "no-cors", credentials: "omit", cache: "no-store" })
-        .then(function () { return true; }, function () { return false; });
-    }
-
-    // Server-Sent Events from a fetch body: frames split on blank lines, "event:" and "data:".
-    function readEvents(stream, onEvent) {
-      var reader = stream.getReader();
-      var decoder = new TextDecoder();
-      var buf = "";
-      function frame(block) {
-        var name = "message", data = [];
-        block.split("\n").forEach(function (line) {
-          if (!line || line.charAt(0) === ":") return;
-          var i = line.indexOf(":");
-          var field = i < 0 ? line : line.slice(0, i);
-          var value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-          if (field === "event") name = value;
-          else if (field === "data") data.push(value);
-        });
-        if (!data.length) return;
-        var parsed;
-        try { parsed = JSON.parse(data.join("\n")); } catch (e) { return; }
-        onEvent(name, parsed);
+    async function refused() {
+      let base;
+      try {
+        base = new URL(apiBase, location.href);
+      } catch (_) {
+        return false;
       }
-      function feed(text, end) {
-        text = buf + text;
-        var hold = "";
-        if (!end && text.slice(-1) === "\r") { hold = "\r"; text = text.slice(0, -1); }
-        text = text.replace(/\r\n?/g, "\n");
-        var i;
-        while ((i = text.indexOf("\n\n")) >= 0) {
-          frame(text.slice(0, i));
-          text = text.slice(i + 2);
-        }
-        buf = text + hold;
-        if (end && buf.trim()) frame(buf);
+      if (base.origin === location.origin) return false;
+      try {
+        await fetch(`${apiBase}/healthz`, { mode: "no-cors", credentials: "omit", cache: "no-store" });
+        return true;
+      } catch (_) {
+        return false;
       }
-      function pump() {
-        return reader.read().then(function (r) {
-          if (r.done) { feed(decoder.decode(), true); return; }
-          feed(decoder.decode(r.value, { stream: true }), false);
-          return pump();
-        });
-      }
-      return pump();
     }
 
     function destroy() {
@@ -697,38 +617,35 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
     }
 
     (document.body || document.documentElement).appendChild(host);
-    return { open: open, close: function () { close(false); }, destroy: destroy, host: host };
+    return { open, close: () => close(false), destroy, host };
   }
 
   // ---- public API ----------------------------------------------------------------------------
 
-  function whenReady(fn) {
-    if (document.body) fn();
-    else document.addEventListener("DOMContentLoaded", fn, { once: true });
-  }
-
-  var Widget = {
+  const Widget = {
     version: "1",
-    init: function (options) {
+    init(options) {
       if (state) state.destroy();
       state = mount(options || {});
       return Widget;
     },
-    open: function () {
+    open() {
       if (!state) Widget.init();
       state.open();
     },
-    close: function () {
+    close() {
       if (state) state.close();
     },
-    destroy: function () {
+    destroy() {
       if (state) state.destroy();
       state = null;
-    }
+    },
   };
   window.HelpdeskWidget = Widget;
 
   if (!(script && script.hasAttribute("data-manual"))) {
-    whenReady(function () { if (!state) Widget.init(); });
+    whenReady(() => {
+      if (!state) Widget.init();
+    });
   }
 })();
