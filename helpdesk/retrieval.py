@@ -38,7 +38,7 @@ _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 # Each ranker's weight in fusion, by the question's language. Measured with `helpdesk eval` on
-# the shared BEIR sets (see the README): e5 leads in both languages; MiniLM, trained on English
+# the shared BEIR sets (see docs/retrieval.md): e5 leads in both languages; MiniLM, trained on English
 # question pairs, matches it on English and is noise on Korean; USE is weak alone but adds a
 # little on Korean (its main job, balancing the languages of a mixed index, needs no weight);
 # BM25 over Korean morphemes adds more on Korean than stemmed BM25 does on English.
@@ -52,7 +52,7 @@ TOPIC_SHARE = 0.25
 
 # How far BM25's weight grows for a question of bare keywords, and under which share of
 # sentence words a question starts to count as keywords. Measured with scripts/bench_fusion.py
-# (see the README): on keywords taken from the shared sets' documents the table alone lands
+# (see docs/retrieval.md): on keywords taken from the shared sets' documents the table alone lands
 # 0.32 (English) and 0.16 (Korean) nDCG@10 below BM25 alone; with this boost 0.02 and 0.01, and
 # with the coverage boost below too, within 0.01; the sets' own questions keep their figures.
 KEYWORD_BOOST = 12.0
