@@ -38,8 +38,8 @@ _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 # Each ranker's weight in fusion, by the question's language. Measured with `helpdesk eval` on
-# the shared BEIR sets (see docs/retrieval.md): e5 leads in both languages; MiniLM, trained on English
-# question pairs, matches it on English and is noise on Korean; USE is weak alone but adds a
+# the shared BEIR sets (see docs/retrieval.md): e5 leads in both languages; MiniLM, trained on
+# English question pairs, matches it on English and is noise on Korean; USE is weak alone but adds a
 # little on Korean (its main job, balancing the languages of a mixed index, needs no weight);
 # BM25 over Korean morphemes adds more on Korean than stemmed BM25 does on English.
 # "MODEL_topic" is the model's ranking by chunk topic; unnamed, it is TOPIC_SHARE of the model's.
