@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..config import Settings
 from ..errors import ConfigError
+from .bundled import INSTALL_HINT, bundled_model_path
 
 if TYPE_CHECKING:
     import httpx
@@ -80,8 +81,6 @@ class LlamaCppModel:
             if not path.is_file():
                 raise ConfigError(f"HELPDESK_LLM_MODEL: no GGUF file at {path}")
             return str(path)
-        from .bundled import bundled_model_path
-
         return str(bundled_model_path(self.cache_dir))
 
     def _model(self) -> Any:
@@ -91,8 +90,8 @@ class LlamaCppModel:
                     from llama_cpp import Llama
                 except ImportError:
                     raise ConfigError(
-                        "HELPDESK_LLM=llamacpp needs llama-cpp-python: "
-                        "pip install 'helpdesk[local-llm]' (or set HELPDESK_LLM=extractive)"
+                        f"HELPDESK_LLM=llamacpp needs llama-cpp-python: {INSTALL_HINT} "
+                        "(or set HELPDESK_LLM=extractive)"
                     ) from None
                 path = self._path()
                 started = time.monotonic()
