@@ -202,20 +202,36 @@ def _check_citations_marked(body: dict[str, Any]) -> None:
         assert f"[{citation['id']}]" in body["answer"], body
 
 
-def _check_generated_or_fell_back(body: dict[str, Any], backend: str) -> bool:
-    """Either the backend's verified text, or the extractive answer with the reason; True if
-    generated."""
-    assert body["generated_by"] in {backend, "extractive"}, body
+def _check_generated(body: dict[str, Any], backend: str) -> None:
+    """The backend's own verified text, not the extractive fallback."""
+    assert body["generated_by"] == backend, (
+        f"answered by {body['generated_by']}, not {backend}: {body.get('fallback_reason')!r}",
+        body,
+    )
     _check_citations_marked(body)
-    if body["generated_by"] == "extractive":
-        assert body.get("fallback_reason"), body
-        return False
     assert "fallback_reason" not in body, body
     assert body["citations"], body
     assert body["verification"]["kept"] >= 1, body
     assert isinstance(body["verification"]["dropped"], list), body
     assert body["timings"]["first_token_ms"] > 0, body
+
+
+def _check_generated_or_fell_back(body: dict[str, Any], backend: str) -> bool:
+    """Either the backend's verified text, or the extractive answer with the reason; True if
+    generated."""
+    assert body["generated_by"] in {backend, "extractive"}, body
+    if body["generated_by"] == "extractive":
+        _check_citations_marked(body)
+        assert body.get("fallback_reason"), body
+        return False
+    _check_generated(body, backend)
     return True
+
+
+def _hangul_share(text: str) -> float:
+    """The share of the letters in ``text`` that are Hangul (citation numbers aside)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if HANGUL.match(c)) / max(1, len(letters))
 
 
 def _summary(body: dict[str, Any]) -> str:
@@ -263,8 +279,6 @@ def test_llamacpp_streams_sources_draft_tokens_final_in_order(llamacpp: Server) 
     assert sources.at < 2.0, sources.at
     assert draft.at < 2.0, draft.at
     assert final.at - sources.at > 1.0, (sources.at, final.at)  # the model ran in between
-    if tokens:
-        assert sources.at < tokens[0].at
 
     numbered = {s["id"]: s["source"] for s in sources.data["sources"]}
     assert sorted(numbered) == list(range(1, len(numbered) + 1)), numbered
@@ -274,25 +288,22 @@ def test_llamacpp_streams_sources_draft_tokens_final_in_order(llamacpp: Server) 
     assert not answer["handoff"], answer
     for citation in answer["citations"]:  # citations are numbered as the sources event was
         assert numbered[citation["id"]] == citation["source"], (numbered, citation)
-    generated = _check_generated_or_fell_back(answer, "llamacpp")
     print("final:", _summary(answer))
-    if generated:
-        assert tokens, "a generated answer must have streamed its verified sentences"
-        streamed = "".join(t.data["text"] for t in tokens)
-        assert _squash(streamed) == _squash(answer["answer"]), (streamed, answer["answer"])
-    else:
-        assert answer["answer"] == draft.data["answer"], (answer, draft.data)
+    # The tokens this test is about exist only when the model's answer is the final one.
+    _check_generated(answer, "llamacpp")
+    assert tokens, "a generated answer must have streamed its verified sentences"
+    assert sources.at < tokens[0].at
+    streamed = "".join(t.data["text"] for t in tokens)
+    assert _squash(streamed) == _squash(answer["answer"]), (streamed, answer["answer"])
 
 
 def test_llamacpp_answers_korean_in_korean(llamacpp: Server) -> None:
     body = _ask(llamacpp, "아우라 스피커 보증 기간은 얼마인가요?")
     print("korean:", _summary(body), body["answer"])
     assert body["language"] == "ko", body
-    assert HANGUL.search(body["answer"]), body
-    assert body["generated_by"] in {"llamacpp", "extractive"}, body
-    if body["generated_by"] == "extractive":
-        assert body.get("fallback_reason"), body
-    _check_citations_marked(body)
+    # The extractive fallback quotes a Korean passage and would be Korean too: the model's own.
+    _check_generated(body, "llamacpp")
+    assert _hangul_share(body["answer"]) > 0.5, body["answer"]  # a Latin product name is fine
 
 
 def test_client_disconnect_stops_generation_and_frees_the_model(llamacpp: Server) -> None:
@@ -325,11 +336,13 @@ def test_client_disconnect_stops_generation_and_frees_the_model(llamacpp: Server
     assert int(stopped[0]) < MAX_TOKENS, stopped
     assert waited < 15, waited
 
-    # The model's lock was released: the next question is generated, not refused as "busy".
+    # The model's lock was released: the next question reaches the model, not refused as
+    # "busy". (What the verifier then makes of its reply is not this test's concern.)
     started = time.monotonic()
     body = _ask(llamacpp, WARRANTY_QUESTION)
     print("after the disconnect:", _summary(body))
     assert "busy" not in body.get("fallback_reason", ""), body
+    assert body["timings"].get("first_token_ms", 0) > 0, body  # the model produced tokens
     assert time.monotonic() - started < 20, body["timings"]
     _check_generated_or_fell_back(body, "llamacpp")
 

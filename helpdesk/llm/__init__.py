@@ -14,10 +14,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..config import Settings
 from ..errors import ConfigError
+from .bundled import INSTALL_HINT, bundled_model_path
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,6 @@ class LlamaCppModel:
             if not path.is_file():
                 raise ConfigError(f"HELPDESK_LLM_MODEL: no GGUF file at {path}")
             return str(path)
-        from .bundled import bundled_model_path
-
         return str(bundled_model_path(self.cache_dir))
 
     def _model(self) -> Any:
@@ -88,8 +90,8 @@ class LlamaCppModel:
                     from llama_cpp import Llama
                 except ImportError:
                     raise ConfigError(
-                        "HELPDESK_LLM=llamacpp needs llama-cpp-python: "
-                        "pip install 'helpdesk[local-llm]' (or set HELPDESK_LLM=extractive)"
+                        f"HELPDESK_LLM=llamacpp needs llama-cpp-python: {INSTALL_HINT} "
+                        "(or set HELPDESK_LLM=extractive)"
                     ) from None
                 path = self._path()
                 started = time.monotonic()
@@ -130,7 +132,11 @@ class LlamaCppModel:
 
 
 class OpenAICompatibleModel:
-    """Any endpoint that speaks the OpenAI chat-completions API, streamed."""
+    """Any endpoint that speaks the OpenAI chat-completions API, streamed.
+
+    ``http_client`` is the I/O boundary: tests hand in an ``httpx.Client`` over a
+    ``MockTransport``. The timeouts here still apply to every request made through it.
+    """
 
     name = "openai"
 
@@ -143,6 +149,7 @@ class OpenAICompatibleModel:
         timeout: float = 60.0,
         first_token_timeout: float = 20.0,
         retries: int = 1,
+        http_client: httpx.Client | None = None,
     ) -> None:
         import openai
 
@@ -151,8 +158,12 @@ class OpenAICompatibleModel:
         self._client = openai.OpenAI(
             base_url=base_url or None,
             api_key=api_key or "unused",  # local servers accept anything; the client wants one
+            # Given explicitly, this timeout is sent with every request and so overrides the
+            # injected client's own: the settings decide, not whoever built the client.
             timeout=openai.Timeout(timeout, connect=min(5.0, timeout), read=first_token_timeout),
             max_retries=retries,
+            # Recent openai releases type this as httpx2.Client but accept an httpx.Client too.
+            http_client=cast(Any, http_client),
         )
 
     def warm_up(self) -> None:
