@@ -379,7 +379,15 @@ class Settings:
         return new
 
     def validate(self) -> None:
-        """Raise ConfigError for combinations no single parser can catch."""
+        """Raise ConfigError for a value outside its choices (a Settings built in code skips
+        the parsers) and for combinations no single parser can catch."""
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if setting.choices and value not in setting.choices:
+                raise ConfigError(
+                    f"{ENV_PREFIX}{setting.name.upper()}: expected one of "
+                    f"{', '.join(setting.choices)}, got {value!r}"
+                )
         if self.chunk_overlap < 0 or self.chunk_overlap >= self.chunk_size:
             raise ConfigError(
                 f"HELPDESK_CHUNK_OVERLAP must be >= 0 and smaller than HELPDESK_CHUNK_SIZE "

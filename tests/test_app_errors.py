@@ -79,6 +79,6 @@ def test_unexpected_error_is_a_logged_opaque_500_problem(
 
     # The operator gets what the customer does not: the error and where it happened.
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert record.name == "helpdesk.api" and record.getMessage() == "unhandled error"
+    assert record.name == "helpdesk.api.problems" and record.getMessage() == "unhandled error"
     assert record.exc_info is not None
     assert record.exc_info[0] is RuntimeError and str(record.exc_info[1]) == LEAK

@@ -203,3 +203,10 @@ def test_make_embedder_builds_the_fake_and_names_a_bad_engine() -> None:
         make_embedder("word2vec")
     with pytest.raises(ConfigError, match="HELPDESK_EMBEDDING"):
         make_embedder("sentence-transformers")
+
+
+def test_a_value_outside_its_choices_is_rejected_even_when_built_in_code() -> None:
+    with pytest.raises(ConfigError, match="HELPDESK_LLM: expected one of llamacpp"):
+        Settings(llm="anything").validate()
+    with pytest.raises(ConfigError, match="HELPDESK_FUSION"):
+        Settings().replace(fusion="max")

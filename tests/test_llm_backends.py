@@ -116,9 +116,7 @@ class FakeLlama:
 
 
 def local_model(llama: FakeLlama, wait: float = 0.05) -> LlamaCppModel:
-    model = LlamaCppModel(wait=wait)
-    model._llama = llama  # loaded already, as far as the model knows
-    return model
+    return LlamaCppModel(wait=wait, llama=llama)  # loaded already, as far as the model knows
 
 
 def test_llamacpp_streams_the_pieces_and_closes_the_generation() -> None:

@@ -65,13 +65,16 @@ class LlamaCppModel:
         context: int = 4096,
         wait: float = 20.0,
         cache_dir: Path | None = None,
+        llama: Any = None,
     ) -> None:
+        """``llama`` is a loaded ``llama_cpp.Llama`` to use instead of loading ``model_path``
+        (one model shared by several services, or a stand-in in tests)."""
         self.model_path = model_path
         self.threads = threads
         self.context = context
         self.wait = wait
         self.cache_dir = cache_dir
-        self._llama: Any = None
+        self._llama: Any = llama
         self._load_lock = threading.Lock()
         self._turn = threading.Lock()
 
