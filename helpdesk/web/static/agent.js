@@ -16,8 +16,7 @@
     clear,
     safeHref,
     sourceLink,
-    appendHighlighted,
-    headingPath,
+    appendResultBody,
     whenReady,
     productLabel: labelIn,
     fillProductSelect,
@@ -339,12 +338,7 @@
     }
     item.appendChild(head);
 
-    const breadcrumb = headingPath(result.headings);
-    if (breadcrumb) item.appendChild(el("p", "result-breadcrumb", breadcrumb));
-
-    const snippet = el("p", "result-snippet");
-    appendHighlighted(snippet, result.snippet, result.highlights);
-    item.appendChild(snippet);
+    appendResultBody(item, result);
 
     const foot = el("div", "result-foot");
     if (typeof result.source === "string" && result.source) {

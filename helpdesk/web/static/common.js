@@ -165,6 +165,15 @@ const Helpdesk = (() => {
     return Array.isArray(headings) ? headings.filter((x) => typeof x === "string" && x).join(" › ") : "";
   }
 
+  /** A search result's heading path and highlighted snippet, as every page shows them. */
+  function appendResultBody(item, result) {
+    const breadcrumb = headingPath(result.headings);
+    if (breadcrumb) item.appendChild(el("p", "result-breadcrumb", breadcrumb));
+    const snippet = el("p", "result-snippet");
+    appendHighlighted(snippet, result.snippet, result.highlights);
+    item.appendChild(snippet);
+  }
+
   /** Runs fn once the document is parsed (at once if it already is). */
   function whenReady(fn) {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
@@ -412,6 +421,7 @@ const Helpdesk = (() => {
     sourceLink,
     appendHighlighted,
     headingPath,
+    appendResultBody,
     whenReady,
     productId,
     productLabel,

@@ -18,6 +18,7 @@
     sourceLink,
     appendHighlighted,
     headingPath,
+    appendResultBody,
     whenReady,
     productLabel: labelIn,
     fillProductSelect,
@@ -387,12 +388,7 @@
     head.appendChild(title);
     item.appendChild(head);
 
-    const breadcrumb = headingPath(result.headings);
-    if (breadcrumb) item.appendChild(el("p", "result-breadcrumb", breadcrumb));
-
-    const snippet = el("p", "result-snippet");
-    appendHighlighted(snippet, result.snippet, result.highlights);
-    item.appendChild(snippet);
+    appendResultBody(item, result);
 
     // More matching sections of the same article, each under its own heading path.
     const sections = Array.isArray(result.sections) ? result.sections : [];
