@@ -101,6 +101,7 @@ def test_fact_matching_ignores_case_spaces_and_thousands_separators() -> None:
         ("Steps:\n- unplug it\n- wait [1]", "a Markdown list or heading marker"),
         ("에서 설명한 대로, 전원을 켜세요. [1]", "citation residue"),
         ("According to , hold the button. [1]", "citation residue"),
+        ("마이크를 끄는 방법은에서 설명합니다. [1]", "citation residue"),
         ("Hold the button. [3]", "a citation marker naming no source"),
         ("See <b>this</b>. [1]", "an HTML tag"),
         ("Hold the button for 15 seconds. [1]", "a reply in the wrong language"),

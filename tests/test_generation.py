@@ -130,6 +130,21 @@ def test_verifier_on_the_labelled_sentences(verifier: Verifier) -> None:
     assert leaked["unrelated"] == 0
 
 
+def test_a_sentence_that_points_at_a_source_instead_of_stating_it_is_dropped(
+    verifier: Verifier,
+) -> None:
+    passage = "마이크 끄기 버튼을 누르면 마이크가 꺼지고 라이트 링이 빨간색으로 켜집니다."
+    prepared = verifier.prepare(["보증 기간은 1년입니다.", passage])
+    pointer = verifier.check_sentence("마이크를 꺼 두는 방법은 [2]에서 설명합니다.", prepared)
+    assert pointer is not None and not pointer.supported
+    assert pointer.reason == "refers to a source instead of stating it"
+    # A citation that opens the sentence is a lead the clean-up removes, and trailing is normal.
+    lead = verifier.check_sentence("[2]에서 설명한 대로, " + passage, prepared)
+    trailing = verifier.check_sentence(passage + " [2]", prepared)
+    assert lead is not None and lead.supported and lead.text == passage
+    assert trailing is not None and trailing.supported
+
+
 def test_numbers_must_match_where_the_sentence_matches(verifier: Verifier) -> None:
     passage = (
         "When you add a new card, we place a temporary $1 authorization. "

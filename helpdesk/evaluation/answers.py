@@ -240,6 +240,8 @@ _RESIDUE = [
         r"(?i)(?:^|(?<=[.!?]\s)|(?<=\n))\s*(?:according to|as (?:stated|described|mentioned|"
         r"explained|shown) in|see|refer to)\s*[,.:;]"
     ),
+    # Two particles in a row where a citation inside the sentence was taken out: "방법은에서".
+    re.compile(r"(?<=[가-힣])(?:은|는|을|를)(?:에서|에게)(?![가-힣])"),
     # Empty brackets, but not a function call's "sort()".
     re.compile(r"\[\s*[,;]?\s*\]|(?<!\w)\(\s*\)|\[(?:source|citation|출처)\]", re.IGNORECASE),
     re.compile(r"\s[,.](?=\s|$)"),
