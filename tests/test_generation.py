@@ -145,6 +145,28 @@ def test_a_sentence_that_points_at_a_source_instead_of_stating_it_is_dropped(
     assert trailing is not None and trailing.supported
 
 
+def test_a_number_from_another_row_of_a_table_is_not_support(verifier: Verifier) -> None:
+    # A table becomes one sentence a row; the bundled model answered "The warranty on the Lumo
+    # Cam is 90 days" from this one, where 90 days is the refurbished devices' period.
+    passage = (
+        "Product: Warranty period.\n"
+        "Lumo Cam (including its battery): 1 year from the original purchase date.\n"
+        "Lumo Cam Solar Panel and accessories: 1 year from the original purchase date.\n"
+        "Certified refurbished devices: 90 days from the purchase date.\n"
+        "Replacement devices: The remaining original warranty or 90 days, whichever is longer."
+    )
+    prepared = verifier.prepare([passage])
+    wrong = verifier.check_sentence("The warranty on the Lumo Cam is 90 days. [1]", prepared)
+    assert wrong is not None and not wrong.supported
+    assert wrong.reason == "number 90 is stated for another thing"
+    for right in (
+        "The Lumo Cam warranty lasts 1 year from the original purchase date. [1]",
+        "Certified refurbished devices have a 90-day warranty. [1]",
+    ):
+        check = verifier.check_sentence(right, prepared)
+        assert check is not None and check.supported, (right, check)
+
+
 def test_numbers_must_match_where_the_sentence_matches(verifier: Verifier) -> None:
     passage = (
         "When you add a new card, we place a temporary $1 authorization. "

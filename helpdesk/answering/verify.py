@@ -344,6 +344,19 @@ class Verifier:
             nearby = set().union(*(passage.window_numbers[i] for i in nearest))
             if stated - nearby:
                 return False, score, f"number {', '.join(sorted(stated - nearby))} is out of place"
+            # ... and beside what it is stated for: "the Lumo Cam's warranty is 90 days" is not
+            # supported by a table whose 90 days are in the refurbished devices' row.
+            named = self.names(clause) if language == passage.language else set()
+            holding = [
+                window.lower()
+                for window, single, found in zip(
+                    passage.windows, passage.single, passage.window_numbers, strict=True
+                )
+                if single and stated <= found
+            ]
+            if named and holding and not any(n in w for n in named for w in holding):
+                shown = ", ".join(sorted(stated))
+                return False, score, f"number {shown} is stated for another thing"
         unknown = sorted(names - passage.names) if language == passage.language else []
         if unknown:
             return False, score, f"name {', '.join(unknown)} is not in the passage"
