@@ -232,8 +232,7 @@ class Settings:
     )
     llm_base_url: str = setting(
         "",
-        "openai: the endpoint's base URL, e.g. http://localhost:11434/v1; empty: OpenAI's own "
-        "API.",
+        "openai: the endpoint's base URL, e.g. http://localhost:11434/v1; empty: OpenAI's own API.",
     )
     llm_api_key: str = setting(
         "",
