@@ -179,11 +179,9 @@ def _reader(values: Mapping[str, Any], agent: bool) -> tuple[Reader, str | None]
     if not agent:
         return "public", None
     audience = choice(values.get("audience"), "audience", AUDIENCES) or "all"
-    return (
-        ("public", "public")
-        if audience == "public"
-        else ("agent", None if audience == "all" else audience)
-    )
+    if audience == "public":
+        return "public", "public"  # what a customer would see
+    return "agent", None if audience == "all" else "internal"
 
 
 def _query(
