@@ -29,6 +29,11 @@ class Setting:
     parse: Callable[[str], Any] = str
     choices: tuple[str, ...] = ()
 
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it: ``HELPDESK_TOP_K`` for ``top_k``."""
+        return ENV_PREFIX + self.name.upper()
+
 
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
@@ -357,11 +362,10 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for setting in SETTINGS:
-            env_name = ENV_PREFIX + setting.name.upper()
-            raw = environ.get(env_name)
+            raw = environ.get(setting.variable)
             if raw is None:
                 continue
-            values[setting.name] = _parse(setting, raw, env_name)
+            values[setting.name] = _parse(setting, raw, setting.variable)
         for name, value in overrides.items():
             if value is None:
                 continue
@@ -388,7 +392,7 @@ class Settings:
             value = getattr(self, setting.name)
             if setting.choices and value not in setting.choices:
                 raise ConfigError(
-                    f"{ENV_PREFIX}{setting.name.upper()}: expected one of "
+                    f"{setting.variable}: expected one of "
                     f"{', '.join(setting.choices)}, got {value!r}"
                 )
         if self.chunk_overlap < 0 or self.chunk_overlap >= self.chunk_size:

@@ -95,7 +95,6 @@ class Helpdesk:
         self.conversations = Conversations(turns=settings.conversation_turns)
         self._verifier = verifier
         self._answerers: dict[tuple[str, Reader], ExtractiveAnswerer] = {}
-        self._generated: Generation | None = None
         self._feedback_lock = threading.Lock()
 
     @property
@@ -188,20 +187,21 @@ class Helpdesk:
             self._answerers[key] = answerer
         return answerer
 
-    def _generation(self, llm: ChatModel) -> Generation:
-        """How answers are generated and verified; built once per model."""
-        if self._generated is None or self._generated.llm is not llm:
-            self._generated = Generation(
-                llm=llm,
-                verifier=self.verifier,
-                prompt=self.prompt,
-                tokenizer=self.tokenizer,
-                persona=self.settings.persona,
-                max_tokens=self.settings.llm_max_tokens,
-                timeout=self.settings.llm_timeout,
-                passage_chars=self.settings.llm_passage_chars,
-            )
-        return self._generated
+    @functools.cached_property
+    def _generation(self) -> Generation | None:
+        """How answers are generated and verified (None without an LLM); built once."""
+        if self.llm is None:
+            return None
+        return Generation(
+            llm=self.llm,
+            verifier=self.verifier,
+            prompt=self.prompt,
+            tokenizer=self.tokenizer,
+            persona=self.settings.persona,
+            max_tokens=self.settings.llm_max_tokens,
+            timeout=self.settings.llm_timeout,
+            passage_chars=self.settings.llm_passage_chars,
+        )
 
     def warm_up(self) -> None:
         """Load the index, the embedding model and the Korean analyser now, not on a request."""
@@ -321,9 +321,9 @@ class Helpdesk:
         )
         yield Draft(draft)
         final = draft
-        if self.llm is not None and not draft.handoff:
+        if self._generation is not None and not draft.handoff:
             prompted = sources[: self.settings.llm_passages]
-            events = self._generation(self.llm).events(
+            events = self._generation.events(
                 standalone, prompted, sources, draft, started, cancelled
             )
             try:

@@ -78,10 +78,6 @@ HELPDESK_LLM=extractive HELPDESK_PORT=8080 helpdesk serve
 """
 
 
-def env_name(setting: Setting) -> str:
-    return ENV_PREFIX + setting.name.upper()
-
-
 def group_of(setting: Setting) -> str:
     """The heading whose longest prefix matches the setting's name, or "Other"."""
     best, best_length = OTHER, 0
@@ -110,7 +106,7 @@ def row(setting: Setting) -> str:
     meaning = setting.help
     if setting.choices:
         meaning += " One of: " + ", ".join(f"`{choice}`" for choice in setting.choices) + "."
-    return f"| `{env_name(setting)}` | {format_default(setting.default)} | {cell(meaning)} |"
+    return f"| `{setting.variable}` | {format_default(setting.default)} | {cell(meaning)} |"
 
 
 def render(settings: Iterable[Setting] = SETTINGS) -> str:

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from helpdesk.config import ENV_PREFIX, SETTINGS, Setting
+from helpdesk.config import SETTINGS, Setting
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -78,11 +78,7 @@ def test_the_settings_page_is_the_one_the_script_renders() -> None:
 
 def test_the_settings_page_names_every_setting() -> None:
     page = (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
-    missing = [
-        ENV_PREFIX + s.name.upper()
-        for s in SETTINGS
-        if f"`{ENV_PREFIX}{s.name.upper()}`" not in page
-    ]
+    missing = [s.variable for s in SETTINGS if f"`{s.variable}`" not in page]
     assert missing == []
 
 

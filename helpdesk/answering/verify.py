@@ -27,15 +27,16 @@ import numpy as np
 
 from ..text import Tokenizer, clean_reply, detect_language, has_hangul
 
-_CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_CITED = r"\d+(?:\s*[,;]\s*\d+)*"  # what a citation marker holds: 2, or 1, 3
+_CITATION = re.compile(r"\s*\[(" + _CITED + r")\]")
 # A citation inside a Korean sentence, taking a particle ("방법은 [2]에서 설명합니다", "[1]의 표를
 # 보세요"), points at a source instead of saying what it says; without the marker it is a broken
 # fragment ("방법은에서 설명합니다"). (One that opens the sentence, "[2]에서 설명한 대로, ...", is
 # a lead that clean_reply removes, keeping the rest.)
 _POINTER = re.compile(
-    r"(?<=\S)\s*\[\d+(?:\s*[,;]\s*\d+)*\]\s*(?:에서|에|을|를|은|는|의|과|와|으로|로)(?![가-힣])"
+    r"(?<=\S)\s*\[" + _CITED + r"\]\s*(?:에서|에|을|를|은|는|의|과|와|으로|로)(?![가-힣])"
 )
-_SENTENCE = re.compile(r"(?<=[.!?。])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+")
+_SENTENCE = re.compile(r"(?<=[.!?。])(?:\s*\[" + _CITED + r"\])*\s+|\n+")
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:but|however|unless|except|although|while)\s+|(?<=지만)\s+")
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•·])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")

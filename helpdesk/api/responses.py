@@ -71,7 +71,7 @@ def source_json(number: int, passage: Passage) -> dict[str, Any]:
 
 def answer_json(answer: Answer, contact: str, audience: bool = False) -> dict[str, Any]:
     """The public JSON shape of an Answer (with each citation's audience, for agents)."""
-    by_chunk = {p.chunk.id: p.chunk.audience for p in answer.passages}
+    by_chunk = {p.chunk.id: p.chunk.audience for p in answer.passages} if audience else {}
     citations = []
     for c in answer.citations:
         citation = {
