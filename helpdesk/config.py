@@ -65,6 +65,24 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
+ESCALATION_RULES = (
+    "asked_for_person",
+    "frustration",
+    "repeated",
+    "not_covered_twice",
+    "thumbs_down",
+)
+
+
+def _escalation_rules(value: str) -> tuple[str, ...]:
+    rules = tuple(r.strip().lower() for r in value.split(",") if r.strip())
+    unknown = sorted(set(rules) - set(ESCALATION_RULES))
+    if unknown:
+        known = ", ".join(ESCALATION_RULES)
+        raise ValueError(f"unknown rule(s) {', '.join(unknown)}; known: {known}")
+    return rules
+
+
 def parse_fusion_weights(value: str) -> dict[str, dict[str, float]]:
     """``"en:minilm=1,bm25=0.5;ko:use=0.25"`` -> {"en": {"minilm": 1.0, ...}, "ko": {...}}."""
     table: dict[str, dict[str, float]] = {}
@@ -349,6 +367,55 @@ class Settings:
     handoff_contact: str = setting(
         "support@nimbushome.example",
         "Contact route offered when the knowledge base does not cover a question.",
+    )
+    database_url: str = setting(
+        "",
+        "Where conversations, feedback, tickets and the webhook outbox are stored: a "
+        "SQLAlchemy URL such as postgresql+psycopg://user:pass@host/db; empty means SQLite "
+        "in DATA_DIR/helpdesk.db.",
+    )
+    retention_days: int = setting(
+        90,
+        "Days conversations, feedback and delivered tickets are kept before they are purged "
+        "(0 keeps them forever).",
+        int,
+    )
+    escalation_rules: tuple[str, ...] = setting(
+        ESCALATION_RULES,
+        "When a reply offers a person, comma-separated: asked_for_person, frustration, "
+        "repeated (the same question again), not_covered_twice (two not-covered answers in a "
+        "row), thumbs_down; empty turns the offer off.",
+        _escalation_rules,
+    )
+    frustration_threshold: float = setting(
+        0.6,
+        "Frustration score (0-1) of a customer message above which a person is offered.",
+        _unit_float,
+    )
+    agent_language: str = setting(
+        "en",
+        "Language of the hand-off summary written for the support agents.",
+        choices=("en", "ko"),
+    )
+    webhook_url: str = setting(
+        "",
+        "URL each new hand-off ticket is POSTed to (with an Idempotency-Key header), retried "
+        "with backoff until it answers 2xx; empty turns it off.",
+    )
+    webhook_secret: str = setting(
+        "",
+        "Shared secret that signs each webhook body (X-Helpdesk-Signature: sha256=HMAC).",
+    )
+    webhook_max_backoff: float = setting(
+        600.0,
+        "Longest wait, in seconds, between two attempts to deliver a ticket to the webhook.",
+        _non_negative_float,
+    )
+    product_boost: float = setting(
+        0.5,
+        "How strongly documents for the customer's own product (the widget's data-product) "
+        "are ranked ahead of others: 0 turns it off.",
+        _non_negative_float,
     )
     log_level: str = setting(
         "INFO",

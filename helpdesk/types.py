@@ -185,6 +185,10 @@ class Query:
     reader: Reader = "public"
     product: str | None = None  # this product's documents and general ones
     language: str | None = None  # only documents in this language
+    # The customer's context (personalisation): their plan, whose plan-limited documents they
+    # may read, and their product, whose documents rank first (a preference, not a filter).
+    plan: str | None = None
+    customer_product: str | None = None
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         filters: dict[str, tuple[str, ...]] = {"audience": readable(self.reader)}

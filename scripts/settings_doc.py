@@ -44,12 +44,25 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "keyword_",
             "coverage_",
             "rerank",
+            "product_boost",
         ),
     ),
     (
         "Answers",
         "answers.md",
         ("min_", "llm", "prompt_", "persona", "verify_", "conversation_", "handoff_"),
+    ),
+    (
+        "Conversations, hand-off and feedback",
+        "handoff.md",
+        (
+            "database_",
+            "retention_",
+            "escalation_",
+            "frustration_",
+            "agent_language",
+            "webhook_",
+        ),
     ),
     (
         "Server and API",
@@ -94,7 +107,7 @@ def format_default(value: object) -> str:
         return "`true`" if value else "`false`"
     if isinstance(value, float):
         return f"`{value:g}`"
-    text = str(value)
+    text = ",".join(value) if isinstance(value, tuple) else str(value)
     return f"`{text}`" if text else "(empty)"
 
 
