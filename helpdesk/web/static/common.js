@@ -408,6 +408,160 @@ const Helpdesk = (() => {
     return ids;
   }
 
+  // ---------------------------------------------------------------- feedback and hand-off
+
+  /** The reasons a thumbs down may give, in the order shown, as /api/feedback takes them. */
+  const FEEDBACK_REASONS = Object.freeze(["wrong", "incomplete", "not_my_question", "other"]);
+
+  /** A number for the ids that tie a label to its field when one page shows several forms. */
+  let formCount = 0;
+
+  /**
+   * Whether an answer asks the UI to offer a person ({offer, reason}): its escalation's offer,
+   * and the reason the wording adapts to (an explicit request first, else the first one given).
+   */
+  function escalationOffer(answer) {
+    const escalation = answer && answer.escalation && typeof answer.escalation === "object" ? answer.escalation : {};
+    const reasons = Array.isArray(escalation.reasons) ? escalation.reasons.filter((r) => typeof r === "string") : [];
+    const reason = reasons.includes("asked_for_person") ? "asked_for_person" : reasons[0] || "";
+    return { offer: escalation.offer === true, reason };
+  }
+
+  /**
+   * The thumbs-down follow-up: a <form class="reasons"> with the four reasons as radios, an
+   * optional comment, Send and Skip. labels: {legend, comment, send, skip, wrong, incomplete,
+   * not_my_question, other}. onDone({reason, comment}) gets what was chosen (both may be "").
+   */
+  function reasonPicker(labels, onDone) {
+    const n = ++formCount;
+    const choices = FEEDBACK_REASONS.map((reason) =>
+      h("label", { class: "reason" }, [
+        h("input", { type: "radio", name: `fb-reason-${n}`, value: reason, "data-testid": `reason-${reason}` }),
+        h("span", { text: labels[reason] }),
+      ]),
+    );
+    const comment = h("textarea", {
+      id: `fb-comment-${n}`, rows: "2", maxlength: "1000", "data-testid": "reason-comment",
+    });
+    const form = h("form", { class: "reasons", "data-testid": "reason-picker" }, [
+      h("fieldset", {}, [h("legend", { text: labels.legend }), h("div", { class: "reason-list" }, choices)]),
+      h("label", { class: "reason-comment-label", for: comment.id, text: labels.comment }),
+      comment,
+      h("div", { class: "form-actions" }, [
+        h("button", { type: "submit", class: "primary", "data-testid": "reason-send", text: labels.send }),
+        h("button", { type: "button", class: "secondary", "data-testid": "reason-skip", text: labels.skip,
+          onclick: () => onDone({ reason: "", comment: "" }) }),
+      ]),
+    ]);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const checked = form.querySelector("input[type=radio]:checked");
+      onDone({ reason: checked ? checked.value : "", comment: str(comment.value) });
+    });
+    return form;
+  }
+
+  /** The JSON /api/feedback takes: the vote, and the reason and comment when there are any. */
+  function feedbackBody(conversationId, answerId, helpful, { reason = "", comment = "" } = {}) {
+    const body = { conversation_id: conversationId, helpful };
+    if (answerId) body.answer_id = answerId;
+    if (reason) body.reason = reason;
+    if (comment) body.comment = comment;
+    return body;
+  }
+
+  /**
+   * The hand-off form: a <form class="handoff-form"> with an optional note for the agent, Send
+   * and Cancel, and a status line. labels: {note, hint, send, cancel, sending}.
+   * send(message) returns a promise; while it runs the form is disabled, and if it rejects,
+   * failed(error) gives the node (or text) the status line shows. cancel() is called on Cancel.
+   */
+  function handoffForm(labels, { send, failed, cancel }) {
+    const n = ++formCount;
+    const note = h("textarea", {
+      id: `handoff-note-${n}`, rows: "3", maxlength: "2000", "data-testid": "handoff-message",
+      "aria-describedby": `handoff-hint-${n}`,
+    });
+    const status = h("p", { class: "form-status", role: "status", "data-testid": "handoff-status" });
+    const submit = h("button", { type: "submit", class: "primary", "data-testid": "handoff-send", text: labels.send });
+    const back = h("button", {
+      type: "button", class: "secondary", "data-testid": "handoff-cancel", text: labels.cancel, onclick: () => cancel(),
+    });
+    const form = h("form", { class: "handoff-form", "data-testid": "handoff-form" }, [
+      h("label", { for: note.id, text: labels.note }),
+      h("p", { id: `handoff-hint-${n}`, class: "form-hint", text: labels.hint }),
+      note,
+      h("div", { class: "form-actions" }, [submit, back]),
+      status,
+    ]);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (submit.disabled) return;
+      submit.disabled = back.disabled = note.disabled = true;
+      clear(status);
+      status.textContent = labels.sending;
+      try {
+        await send(str(note.value));
+      } catch (error) {
+        const shown = failed(error);
+        clear(status);
+        status.appendChild(typeof shown === "string" ? document.createTextNode(shown) : shown);
+        status.classList.add("is-error");
+        submit.disabled = back.disabled = note.disabled = false;
+      }
+    });
+    return { form, focus: () => note.focus() };
+  }
+
+  /**
+   * Asks for a hand-off ticket's news every intervalMs while active() is true, until it is
+   * resolved or stop() is called. onUpdate(ticket, replies) gets the ticket and the replies not
+   * passed on before. now() asks at once (when the chat opens again, say).
+   */
+  function handoffPoller({ base = "", ticketId, conversationId, intervalMs = 10000, init = {}, active, onUpdate }) {
+    const params = new URLSearchParams({ conversation_id: conversationId });
+    const url = `${base}/api/handoff/${encodeURIComponent(ticketId)}?${params}`;
+    let seen = 0;
+    let timer = 0;
+    let busy = false;
+    let stopped = false;
+    const schedule = () => {
+      window.clearTimeout(timer);
+      if (!stopped) timer = window.setTimeout(tick, intervalMs);
+    };
+    async function tick() {
+      if (stopped || busy) return;
+      if (active && !active()) return schedule();
+      busy = true;
+      try {
+        const ticket = await fetchJson(url, init);
+        const replies = (Array.isArray(ticket.replies) ? ticket.replies : []).filter(
+          (reply) => reply && typeof reply.text === "string",
+        );
+        const fresh = replies.slice(seen);
+        seen = Math.max(seen, replies.length);
+        if (!stopped) onUpdate(ticket, fresh);
+        if (ticket.status === "resolved") stopped = true;
+      } catch (_) {
+        /* the next tick tries again */
+      } finally {
+        busy = false;
+      }
+      schedule();
+    }
+    schedule();
+    return {
+      now: () => {
+        window.clearTimeout(timer);
+        tick();
+      },
+      stop: () => {
+        stopped = true;
+        window.clearTimeout(timer);
+      },
+    };
+  }
+
   return Object.freeze({
     makeTranslator,
     translatePage,
@@ -434,5 +588,11 @@ const Helpdesk = (() => {
     fetchEvents,
     readEvents,
     renderCitations,
+    FEEDBACK_REASONS,
+    escalationOffer,
+    reasonPicker,
+    feedbackBody,
+    handoffForm,
+    handoffPoller,
   });
 })();
