@@ -5,6 +5,9 @@
  *     data-greeting="Hi!" data-lang="auto" data-position="right" data-product=""
  *     data-plan="" data-locale="" data-customer-id="" data-contact="" async></script>
  * or, with data-manual on the tag, call window.HelpdeskWidget.init({...}) yourself.
+ * data-product, data-plan, data-customer-id and the locale go with every question as the
+ * customer's context (a ranking preference, not a filter). data-handoff-poll sets how often, in
+ * seconds, an open hand-off ticket is checked for the agent's replies (10 by default).
  *
  * Not served as it stands: /widget.js joins common.js (the Helpdesk toolkit the pages use too)
  * and this file into one script, wrapped in one function, so window.HelpdeskWidget is the only
@@ -17,7 +20,10 @@
   "use strict";
   if (window.HelpdeskWidget && window.HelpdeskWidget.version) return; // loaded twice
 
-  const { str, h, sourceLink, whenReady, fetchJson, fetchEvents, renderCitations } = Helpdesk;
+  const {
+    str, h, sourceLink, whenReady, fetchJson, fetchEvents, renderCitations,
+    escalationOffer, reasonPicker, feedbackBody, handoffForm, handoffPoller,
+  } = Helpdesk;
 
   const script =
     document.currentScript ||
@@ -44,7 +50,26 @@
       tooLong: "Your question is too long. Please make it shorter.",
       invalid: "Sorry, we couldn't process that question. Please rephrase it.",
       generic: "Something went wrong. Please try again.",
-      interrupted: "The answer was interrupted. Please try again."
+      interrupted: "The answer was interrupted. Please try again.",
+      offer: "Would you like to talk to a person?",
+      offer_asked_for_person: "I'll connect you with a person.",
+      offer_frustration: "Sorry this has been frustrating. A person from our support team can take it from here.",
+      offer_repeated: "It looks like I haven't answered this yet. A person may help better.",
+      offer_not_covered: "I couldn't find this in our help articles. A person from our support team can help.",
+      offer_thumbs_down: "Sorry that didn't help. Would you like to talk to a person?",
+      note: "Anything the agent should know? (optional)",
+      noteHint: "The agent will see this conversation.",
+      handoffSend: "Send", cancel: "Cancel", sending: "Sending…",
+      created: (ref) => `Ticket ${ref} created. A support agent will reply here.`,
+      claimed: "A support agent is looking at your request.",
+      resolved: "The support agent marked your request as resolved.",
+      agent: "Support agent",
+      storeDown: "We couldn't create your request just now. Please try again in a moment, or contact us: ",
+      storeDownNoContact: "We couldn't create your request just now. Please try again in a moment.",
+      unknownConversation: "This conversation has expired. Please ask your question again first.",
+      reasonLegend: "What went wrong?", wrong: "Wrong answer", incomplete: "Incomplete",
+      not_my_question: "Not my question", other: "Other", comment: "Comment (optional)",
+      reasonSend: "Send", skip: "Skip"
     },
     ko: {
       title: "도움말", greeting: "안녕하세요! 제품과 서비스에 대해 무엇이든 물어보세요.",
@@ -63,7 +88,26 @@
       tooLong: "질문이 너무 깁니다. 조금 더 짧게 입력해 주세요.",
       invalid: "질문을 처리할 수 없습니다. 다른 표현으로 다시 질문해 주세요.",
       generic: "문제가 발생했습니다. 다시 시도해 주세요.",
-      interrupted: "답변이 중단되었습니다. 다시 시도해 주세요."
+      interrupted: "답변이 중단되었습니다. 다시 시도해 주세요.",
+      offer: "상담원과 연결해 드릴까요?",
+      offer_asked_for_person: "상담원에게 연결해 드릴게요.",
+      offer_frustration: "불편을 드려 죄송합니다. 고객지원팀 상담원이 이어서 도와드릴 수 있어요.",
+      offer_repeated: "아직 원하시는 답을 드리지 못한 것 같아요. 상담원이 더 잘 도와드릴 수 있어요.",
+      offer_not_covered: "도움말 문서에서 답을 찾지 못했어요. 고객지원팀 상담원이 도와드릴 수 있어요.",
+      offer_thumbs_down: "도움이 되지 못해 죄송합니다. 상담원과 연결해 드릴까요?",
+      note: "상담원이 알아야 할 내용이 있나요? (선택)",
+      noteHint: "상담원이 지금까지의 대화 내용을 함께 봅니다.",
+      handoffSend: "보내기", cancel: "취소", sending: "보내는 중…",
+      created: (ref) => `상담 요청 ${ref}이(가) 접수되었습니다. 상담원이 이 채팅으로 답변드립니다.`,
+      claimed: "상담원이 문의 내용을 확인하고 있습니다.",
+      resolved: "상담원이 문의를 해결 완료로 처리했습니다.",
+      agent: "상담원",
+      storeDown: "지금은 상담 요청을 접수할 수 없습니다. 잠시 후 다시 시도하시거나 다음으로 연락해 주세요: ",
+      storeDownNoContact: "지금은 상담 요청을 접수할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+      unknownConversation: "대화가 만료되었습니다. 먼저 질문을 다시 입력해 주세요.",
+      reasonLegend: "어떤 점이 아쉬웠나요?", wrong: "틀린 답변", incomplete: "부족한 답변",
+      not_my_question: "질문과 다른 답변", other: "기타", comment: "의견 (선택)",
+      reasonSend: "보내기", skip: "건너뛰기"
     }
   };
 
@@ -123,7 +167,7 @@
     const o = {
       title: d.title, color: d.color, greeting: d.greeting, lang: d.lang, position: d.position,
       product: d.product, plan: d.plan, locale: d.locale, customerId: d.customerId,
-      contact: d.contact, apiBase: d.api,
+      contact: d.contact, apiBase: d.api, handoffPoll: d.handoffPoll,
     };
     if (!o.apiBase && s.src) {
       try {
@@ -207,6 +251,36 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
 .hand svg{width:16px;height:16px}
 .hand:hover{background:#eef1f4}
 .prom .hand{background:var(--a);color:var(--on-a);font-weight:600;box-shadow:0 2px 6px rgba(0,0,0,.15)}
+.offer,.reasons,.handoff-form{align-self:flex-start;max-width:92%;padding:10px 12px;border-radius:12px;background:#fff;border:1px solid #e2e6eb;white-space:normal;font-size:13px}
+.offer{display:flex;flex-direction:column;align-items:flex-start;gap:8px;border-color:color-mix(in srgb,var(--a) 35%,#e2e6eb);background:color-mix(in srgb,var(--a) 6%,#fff)}
+.offer p{font-weight:600}
+.primary,.secondary{display:inline-flex;align-items:center;gap:6px;padding:6px 14px;border-radius:999px;font-size:13px;font-weight:600}
+.primary{background:var(--a);color:var(--on-a)}
+.primary svg{width:16px;height:16px}
+.secondary{border:1px solid #cfd6de;color:#3d4852;background:#fff}
+.primary:disabled,.secondary:disabled{opacity:.5}
+.bot .reasons{margin-top:8px;max-width:none;padding:8px 0 0;border:0;border-top:1px solid #edf0f3;border-radius:0}
+fieldset{border:0;min-width:0}
+legend{font-weight:600;margin-bottom:4px}
+.reason-list{display:flex;flex-wrap:wrap;gap:4px 6px}
+.reason{display:inline-flex;align-items:center;gap:5px;padding:3px 9px;border:1px solid #cfd6de;border-radius:999px;cursor:pointer}
+.reason:has(input:checked){border-color:var(--a);color:var(--a)}
+.reason:focus-within{outline:2px solid var(--a);outline-offset:1px}
+input[type=radio]{accent-color:var(--a);width:13px;height:13px}
+.reasons label,.handoff-form label{display:block;font-weight:600}
+.reasons .reason{display:inline-flex;font-weight:400}
+.reasons textarea,.handoff-form textarea{display:block;width:100%;margin-top:4px;padding:6px 9px;border:1px solid #cfd6de;border-radius:8px;resize:vertical;background:#fff;line-height:1.4}
+.reasons .reason-comment-label{margin-top:8px}
+.reasons textarea:focus,.handoff-form textarea:focus{border-color:var(--a);outline:none;box-shadow:0 0 0 3px color-mix(in srgb,var(--a) 20%,transparent)}
+.form-hint{color:#5b6672;font-size:12px}
+.form-actions{display:flex;gap:6px;margin-top:8px}
+.form-status:empty{display:none}
+.form-status{margin-top:6px;font-size:12.5px;color:#5b6672}
+.form-status.is-error{color:#a4262c}
+.form-status a{color:var(--a)}
+.sys{align-self:center;max-width:92%;padding:6px 12px;border-radius:10px;background:#eaf5ee;color:#1f5d36;font-size:12.5px;text-align:center;white-space:normal}
+.agent{align-self:flex-start;background:#fff;border:1px solid #b9d8c4;border-left:4px solid #2f8f57;border-bottom-left-radius:5px}
+.agent .who{display:block;font-size:11.5px;font-weight:700;color:#2f8f57;margin-bottom:2px}
 .contact{margin:0 0 8px;padding:8px 12px;border-radius:10px;background:#f0f4f8;font-size:13px;overflow-wrap:anywhere}
 .contact .is-plain,.text strong{font-weight:600}
 .contact a{color:var(--a)}
@@ -232,7 +306,12 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
     const side = str(o.position).toLowerCase() === "left" ? "left" : "right";
     const apiBase = str(o.apiBase || o.api).replace(/\/+$/, "") || location.origin;
     const title = str(o.title) || t.title;
-    const s = { conversationId: null, lastContact: null, config: null, busy: false, isOpen: false };
+    const s = {
+      conversationId: null, lastContact: null, config: null, contactFromConfig: "", busy: false,
+      isOpen: false, form: null, ticket: null, poller: null,
+    };
+    const pollSeconds = Number(o.handoffPoll);
+    const pollMs = Number.isFinite(pollSeconds) && pollSeconds > 0 ? Math.max(0.5, pollSeconds) * 1000 : 10000;
     // Links from the help center resolve against it; they open in a new tab (no hint element here).
     const link = { base: apiBase, hint: null };
 
@@ -278,7 +357,8 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
     }, [h("div", { class: "msg bot greeting", "data-testid": "greeting", text: str(o.greeting) || t.greeting })]);
     const contactBox = h("div", { class: "contact", "data-testid": "contact", role: "status", hidden: true });
     const handoffBtn = h("button", {
-      type: "button", class: "hand", "data-testid": "handoff", onclick: () => showContact(),
+      type: "button", class: "hand", "data-testid": "handoff",
+      onclick: () => (s.conversationId ? openHandoffForm(null) : showContact()),
     }, [icon("person"), t.handoff]);
     const foot = h("div", { class: "foot" }, [contactBox, handoffBtn]);
     const panel = h("div", {
@@ -328,6 +408,7 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
       launcher.setAttribute("aria-label", t.close);
       input.focus();
       loadConfig();
+      if (s.poller) s.poller.now(); // news from the agent while the chat was closed
     }
 
     function close(returnFocus) {
@@ -348,7 +429,10 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
     const remote = { credentials: "omit", mode: "cors" };
 
     function loadConfig() {
-      if (!s.config) s.config = fetchJson(`${apiBase}/api/config`, remote).catch(() => ({}));
+      if (!s.config) {
+        s.config = fetchJson(`${apiBase}/api/config`, remote).catch(() => ({}));
+        s.config.then((cfg) => (s.contactFromConfig = str(cfg && cfg.contact)));
+      }
       return s.config;
     }
 
@@ -394,26 +478,22 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
       if (shown.size) msg.appendChild(h("div", { class: "src" }, [h("p", { text: t.sources }), list]));
     }
 
-    function renderFeedback(msg, conversationId) {
+    function renderFeedback(msg, conversationId, answerId) {
       if (!conversationId) return;
-      // Feedback is per conversation: only the latest answer carries the buttons.
-      for (const old of log.querySelectorAll(".fb")) {
-        if (old.dataset.sent) old.replaceChildren(h("span", { text: t.thanks }));
-        else old.remove();
-      }
       const row = h("div", { class: "fb" }, [h("span", { text: t.helpful })]);
-      const vote = (helpful, btn) => {
+      const send = (helpful, btn, why) => {
         up.disabled = down.disabled = true;
         btn.setAttribute("aria-pressed", "true");
         fetchJson(`${apiBase}/api/feedback`, {
           ...remote,
           method: "POST",
-          json: { conversation_id: conversationId, helpful },
+          json: feedbackBody(conversationId, answerId, helpful, why),
         }).then(
-          () => {
+          (result) => {
             row.dataset.sent = "1";
             row.firstChild.textContent = "";
             row.appendChild(h("span", { "data-testid": "feedback-thanks", role: "status", text: t.thanks }));
+            if (result && result.offer_handoff) showOffer(msg, "thumbs_down");
           },
           () => {
             btn.setAttribute("aria-pressed", "false");
@@ -422,17 +502,143 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
           },
         );
       };
+      // A thumbs down asks what went wrong first; Skip sends it without a reason.
+      const askWhy = () => {
+        up.disabled = down.disabled = true;
+        down.setAttribute("aria-pressed", "true");
+        const picker = reasonPicker(
+          {
+            legend: t.reasonLegend, comment: t.comment, send: t.reasonSend, skip: t.skip,
+            wrong: t.wrong, incomplete: t.incomplete, not_my_question: t.not_my_question, other: t.other,
+          },
+          (why) => {
+            picker.remove();
+            send(false, down, why);
+          },
+        );
+        row.after(picker);
+        scrollDown();
+        picker.querySelector("input").focus();
+      };
       const up = h("button", {
         type: "button", class: "up", "data-testid": "thumbs-up", "aria-label": t.up, title: t.up,
-        "aria-pressed": "false", onclick: () => vote(true, up),
+        "aria-pressed": "false", onclick: () => send(true, up),
       }, [icon("up")]);
       const down = h("button", {
         type: "button", class: "dn", "data-testid": "thumbs-down", "aria-label": t.down, title: t.down,
-        "aria-pressed": "false", onclick: () => vote(false, down),
+        "aria-pressed": "false", onclick: askWhy,
       }, [icon("up")]);
       row.appendChild(up);
       row.appendChild(down);
       msg.appendChild(row);
+    }
+
+    // ---- hand-off ----------------------------------------------------------------------------
+
+    // The offer of a person, as a card under the answer that led to it; the wording follows why.
+    function showOffer(msg, reason) {
+      if (s.ticket && s.ticket.status !== "resolved") return; // one open request at a time
+      const key = reason === "not_covered_twice" ? "offer_not_covered" : `offer_${reason}`;
+      const card = h("div", { class: "offer", "data-testid": "offer", role: "group", "aria-label": t.handoff }, [
+        h("p", { text: t[key] || t.offer }),
+        h("button", {
+          type: "button", class: "primary", "data-testid": "offer-handoff",
+          onclick: () => openHandoffForm(card),
+        }, [icon("person"), t.handoff]),
+      ]);
+      const next = msg.nextSibling;
+      if (next && next.classList && next.classList.contains("offer")) next.remove();
+      msg.after(card);
+      scrollDown();
+    }
+
+    // The form that creates a ticket: in place of the offer card, or at the end of the chat.
+    function openHandoffForm(card) {
+      if (s.ticket && s.ticket.status !== "resolved") {
+        addNote(t.created(s.ticket.reference));
+        return;
+      }
+      if (s.form) s.form.remove();
+      const { form, focus } = handoffForm(
+        { note: t.note, hint: t.noteHint, send: t.handoffSend, cancel: t.cancel, sending: t.sending },
+        {
+          send: (message) => createTicket(message, form, card),
+          failed: handoffError,
+          cancel: () => {
+            form.remove();
+            s.form = null;
+            if (card) card.hidden = false;
+            (card ? card.querySelector("button") : input).focus();
+          },
+        },
+      );
+      s.form = form;
+      if (card) {
+        card.hidden = true;
+        card.after(form);
+      } else {
+        log.appendChild(form);
+      }
+      scrollDown();
+      focus();
+    }
+
+    async function createTicket(message, form, card) {
+      const json = { conversation_id: s.conversationId };
+      const answers = log.querySelectorAll(".bot[data-answer-id]");
+      if (answers.length) json.answer_id = answers[answers.length - 1].dataset.answerId;
+      if (message) json.message = message;
+      const ticket = await fetchJson(`${apiBase}/api/handoff`, { ...remote, method: "POST", json });
+      s.ticket = { id: str(ticket.ticket_id), reference: str(ticket.reference), status: str(ticket.status) || "open" };
+      form.remove();
+      s.form = null;
+      if (card) card.remove();
+      for (const other of log.querySelectorAll(".offer")) other.remove();
+      // Our own words, in the widget's language, rather than the server's message (the answer's).
+      addNote(t.created(s.ticket.reference), "handoff-confirmation");
+      watchTicket();
+    }
+
+    function handoffError(error) {
+      const status = error && error.status;
+      if (status === 404 || (error && error.code === "unknown_conversation")) return t.unknownConversation;
+      if (status && status !== 503 && status !== 502 && status !== 504) return friendlyError(status, error.code);
+      const contact = s.lastContact || s.contactFromConfig || str(o.contact);
+      if (!contact) return t.storeDownNoContact;
+      return h("span", {}, [t.storeDown, sourceLink(contact, contact, link)]);
+    }
+
+    // The agent's replies, and the ticket's claim and resolution, as they come.
+    function watchTicket() {
+      if (s.poller) s.poller.stop();
+      const ticket = s.ticket;
+      s.poller = handoffPoller({
+        base: apiBase, ticketId: ticket.id, conversationId: s.conversationId, intervalMs: pollMs,
+        init: remote, active: () => s.isOpen,
+        onUpdate: (news, replies) => {
+          for (const reply of replies) addAgentMessage(reply.text);
+          const status = str(news.status);
+          if (status === ticket.status) return;
+          ticket.status = status;
+          if (status === "claimed") addNote(t.claimed);
+          if (status === "resolved") addNote(t.resolved);
+        },
+      });
+    }
+
+    function addNote(text, testid) {
+      const note = h("div", { class: "sys", "data-testid": testid || "note", text });
+      log.appendChild(note);
+      scrollDown();
+    }
+
+    function addAgentMessage(text) {
+      const msg = h("div", { class: "msg agent", "data-testid": "agent-reply" }, [
+        h("span", { class: "who", text: t.agent }),
+        h("div", { class: "text", text }),
+      ]);
+      log.appendChild(msg);
+      scrollDown();
     }
 
     function showContact() {
@@ -512,11 +718,15 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
       let finished = false;
 
       const body = { question };
+      // The customer's context ranks their product first and may tailor the answer to their
+      // plan; it never filters (a top-level "product" would).
+      const context = {};
       const locale = str(o.locale) || lang;
-      if (/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(locale)) body.locale = locale;
-      if (str(o.product)) body.product = str(o.product);
-      if (str(o.plan)) body.plan = str(o.plan);
-      if (str(o.customerId)) body.customer_id = str(o.customerId);
+      if (/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(locale)) body.locale = context.locale = locale;
+      if (str(o.product)) context.product = str(o.product).slice(0, 64);
+      if (str(o.plan)) context.plan = str(o.plan).slice(0, 64);
+      if (str(o.customerId)) context.customer_id = str(o.customerId).slice(0, 64);
+      if (Object.keys(context).length) body.context = context;
       if (s.conversationId) body.conversation_id = s.conversationId;
 
       const firstEvent = () => {
@@ -531,6 +741,7 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
         finished = true;
         firstEvent();
         if (answer.conversation_id) s.conversationId = String(answer.conversation_id);
+        if (str(answer.answer_id)) msg.dataset.answerId = str(answer.answer_id);
         if (answer.handoff && answer.contact) s.lastContact = str(answer.contact);
         renderText(textEl, answer.answer, byId);
         renderSources(msg, answer.citations, byId);
@@ -540,7 +751,12 @@ svg{display:block;width:20px;height:20px;fill:currentColor}
           msg.classList.add("handoff-ans");
           showContact();
         }
-        renderFeedback(msg, s.conversationId);
+        renderFeedback(msg, s.conversationId, str(answer.answer_id));
+        // A person is offered when the escalation rules fired, and for what the articles don't cover.
+        const escalation = escalationOffer(answer);
+        if (s.conversationId && (escalation.offer || answer.handoff)) {
+          showOffer(msg, escalation.offer ? escalation.reason : "not_covered");
+        }
         msg.setAttribute("data-state", "final");
         msg.removeAttribute("aria-busy");
         scrollDown();
