@@ -26,7 +26,14 @@
     latestRequest,
     fetchEvents,
     renderCitations: renderCitationList,
+    escalationOffer,
+    reasonPicker,
+    feedbackBody,
+    handoffForm,
+    handoffPoller,
   } = Helpdesk;
+
+  const HANDOFF_POLL_MS = 10000;
 
   const DEBOUNCE_MS = 200;
   const SEARCH_K = 10;
@@ -86,6 +93,35 @@
       contactText: "Our support team is happy to help with anything the articles don't cover.",
       footer: "© Nimbus Home. Answers come from our published help articles.",
       newTab: "(opens in a new tab)",
+      talkToPerson: "Talk to a person",
+      offer: "Would you like to talk to a person?",
+      offer_asked_for_person: "I'll connect you with a person from our support team.",
+      offer_frustration: "Sorry this has been frustrating. A person from our support team can take it from here.",
+      offer_repeated: "It looks like we haven't answered this yet. A person from our support team may help better.",
+      offer_not_covered: "A person from our support team can look into this for you.",
+      offer_thumbs_down: "Sorry that didn't help. Would you like to talk to a person?",
+      handoffNote: "Anything the agent should know? (optional)",
+      handoffHint: "The agent will see this conversation.",
+      handoffSend: "Send to an agent",
+      cancel: "Cancel",
+      sending: "Sending…",
+      threadTitle: "Your request to our support team",
+      created: (ref) => `Ticket ${ref} created. A support agent will reply here.`,
+      claimed: (ref) => `Ticket ${ref}: a support agent is looking at your request.`,
+      resolved: (ref) => `Ticket ${ref} is resolved.`,
+      agent: "Support agent",
+      storeDown: "We couldn't create your request just now. Please try again in a moment, or contact us:",
+      storeDownNoContact: "We couldn't create your request just now. Please try again in a moment.",
+      unknownConversation: "This conversation has expired. Please ask your question again first.",
+      handoffError: "Sorry, we couldn't create your request. Please try again.",
+      reasonLegend: "What went wrong?",
+      wrong: "Wrong answer",
+      incomplete: "Incomplete",
+      not_my_question: "Not my question",
+      other: "Other",
+      reasonComment: "Comment (optional)",
+      reasonSend: "Send",
+      skip: "Skip",
       topics: [
         ["Reset the Aura Speaker", "reset speaker"],
         ["Warranty", "warranty"],
@@ -151,6 +187,35 @@
       contactText: "도움말에서 다루지 않는 내용은 고객지원팀이 도와드립니다.",
       footer: "© Nimbus Home. 답변은 공개된 도움말 문서를 바탕으로 작성됩니다.",
       newTab: "(새 탭에서 열림)",
+      talkToPerson: "상담원 연결",
+      offer: "상담원과 연결해 드릴까요?",
+      offer_asked_for_person: "고객지원팀 상담원에게 연결해 드릴게요.",
+      offer_frustration: "불편을 드려 죄송합니다. 고객지원팀 상담원이 이어서 도와드릴 수 있어요.",
+      offer_repeated: "아직 원하시는 답을 드리지 못한 것 같아요. 상담원이 더 잘 도와드릴 수 있어요.",
+      offer_not_covered: "고객지원팀 상담원이 직접 확인해 드릴 수 있어요.",
+      offer_thumbs_down: "도움이 되지 못해 죄송합니다. 상담원과 연결해 드릴까요?",
+      handoffNote: "상담원이 알아야 할 내용이 있나요? (선택)",
+      handoffHint: "상담원이 지금까지의 대화 내용을 함께 봅니다.",
+      handoffSend: "상담원에게 보내기",
+      cancel: "취소",
+      sending: "보내는 중…",
+      threadTitle: "고객지원팀 상담 요청",
+      created: (ref) => `상담 요청 ${ref}이(가) 접수되었습니다. 상담원이 여기에서 답변드립니다.`,
+      claimed: (ref) => `상담 요청 ${ref}: 상담원이 문의 내용을 확인하고 있습니다.`,
+      resolved: (ref) => `상담 요청 ${ref}이(가) 해결 완료되었습니다.`,
+      agent: "상담원",
+      storeDown: "지금은 상담 요청을 접수할 수 없습니다. 잠시 후 다시 시도하시거나 다음으로 연락해 주세요:",
+      storeDownNoContact: "지금은 상담 요청을 접수할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+      unknownConversation: "대화가 만료되었습니다. 먼저 질문을 다시 입력해 주세요.",
+      handoffError: "죄송합니다. 상담 요청을 접수하지 못했습니다. 다시 시도해 주세요.",
+      reasonLegend: "어떤 점이 아쉬웠나요?",
+      wrong: "틀린 답변",
+      incomplete: "부족한 답변",
+      not_my_question: "질문과 다른 답변",
+      other: "기타",
+      reasonComment: "의견 (선택)",
+      reasonSend: "보내기",
+      skip: "건너뛰기",
       topics: [
         ["아우라 스피커 초기화", "스피커 초기화"],
         ["보증 기간", "보증 기간"],
@@ -202,6 +267,13 @@
     feedbackNo: $("feedback-no"),
     feedbackStatus: $("feedback-status"),
     askReset: $("ask-reset"),
+    escalation: $("escalation"),
+    escalationText: $("escalation-text"),
+    escalationButton: $("escalation-button"),
+    feedbackReasons: $("feedback-reasons"),
+    thread: $("handoff-thread"),
+    confirmation: $("handoff-confirmation"),
+    agentReplies: $("agent-replies"),
     topics: $("topics"),
     contactValue: $("contact-value"),
   };
@@ -217,6 +289,12 @@
     asking: latestRequest(),
     answerPhase: "idle", // idle | searching | writing | done
     conversationId: null,
+    answerId: "",
+    offerReason: null, // why a person is offered for the answer shown (null: not offered)
+    handoffForm: null,
+    ticket: null, // {id, reference, status}
+    replies: [], // the agent's replies shown, [{text, at}]
+    poller: null,
     contact: "",
     products: [],
   };
@@ -256,6 +334,8 @@
     if (state.searchFailed) els.searchError.textContent = t("searchError");
     renderStatus();
     if (els.answerQuestion.dataset.question) renderQuestion(els.answerQuestion.dataset.question);
+    renderOffer();
+    renderThread();
   }
 
   // ---------------------------------------------------------------- modes (tabs)
@@ -603,6 +683,9 @@
     els.feedbackYes.disabled = false;
     els.feedbackNo.disabled = false;
     els.feedbackStatus.textContent = "";
+    clear(els.feedbackReasons);
+    state.answerId = "";
+    showOffer(null);
   }
 
   function showAnswer(answer, final) {
@@ -614,6 +697,10 @@
     if (typeof answer.conversation_id === "string" && answer.conversation_id) {
       state.conversationId = answer.conversation_id;
     }
+    state.answerId = typeof answer.answer_id === "string" ? answer.answer_id : "";
+    // A person is offered when the escalation rules fired, and for what the articles don't cover.
+    const escalation = escalationOffer(answer);
+    if (escalation.offer || answer.handoff) showOffer(escalation.offer ? escalation.reason : "not_covered");
     if (answer.handoff) {
       const contact = answer.contact || state.contact;
       clear(els.handoffContact);
@@ -712,6 +799,11 @@
   function resetConversation() {
     state.asking.abort();
     state.conversationId = null;
+    if (state.poller) state.poller.stop();
+    state.poller = null;
+    state.ticket = null;
+    state.replies = [];
+    renderThread();
     setPhase("idle");
     els.askSubmit.disabled = false;
     els.answer.hidden = true;
@@ -720,20 +812,147 @@
     els.askInput.focus();
   }
 
-  async function sendFeedback(helpful) {
+  async function sendFeedback(helpful, why) {
     if (!state.conversationId) return;
     els.feedbackYes.disabled = true;
     els.feedbackNo.disabled = true;
     try {
-      await fetchJson("/api/feedback", {
+      const result = await fetchJson("/api/feedback", {
         method: "POST",
-        json: { conversation_id: state.conversationId, helpful },
+        json: feedbackBody(state.conversationId, state.answerId, helpful, why),
       });
       els.feedbackStatus.textContent = t("feedbackThanks");
+      if (result && result.offer_handoff) showOffer("thumbs_down");
     } catch (_) {
       els.feedbackStatus.textContent = t("feedbackError");
       els.feedbackYes.disabled = false;
       els.feedbackNo.disabled = false;
+    }
+  }
+
+  /** A thumbs down asks what went wrong first; Skip sends it without a reason. */
+  function askWhy() {
+    if (!state.conversationId) return;
+    els.feedbackYes.disabled = true;
+    els.feedbackNo.disabled = true;
+    clear(els.feedbackReasons);
+    const labels = {
+      legend: t("reasonLegend"),
+      comment: t("reasonComment"),
+      send: t("reasonSend"),
+      skip: t("skip"),
+      wrong: t("wrong"),
+      incomplete: t("incomplete"),
+      not_my_question: t("not_my_question"),
+      other: t("other"),
+    };
+    const picker = reasonPicker(labels, (why) => {
+      clear(els.feedbackReasons);
+      sendFeedback(false, why);
+      els.feedbackNo.focus();
+    });
+    els.feedbackReasons.appendChild(picker);
+    picker.querySelector("input").focus();
+  }
+
+  // ---------------------------------------------------------------- hand-off
+
+  /** Offers a person for the answer shown (reason null: takes the offer away). */
+  function showOffer(reason) {
+    state.offerReason = reason;
+    if (state.handoffForm) state.handoffForm.remove();
+    state.handoffForm = null;
+    renderOffer();
+  }
+
+  function renderOffer() {
+    const open = state.ticket && state.ticket.status !== "resolved";
+    els.escalation.hidden = state.offerReason === null || Boolean(open);
+    if (els.escalation.hidden) return;
+    const reason = state.offerReason === "not_covered_twice" ? "not_covered" : state.offerReason;
+    const key = `offer_${reason}`;
+    els.escalationText.textContent = key in STRINGS.en ? t(key) : t("offer");
+    els.escalationButton.hidden = Boolean(state.handoffForm);
+  }
+
+  function openHandoffForm() {
+    if (state.handoffForm || !state.conversationId) return;
+    const labels = {
+      note: t("handoffNote"),
+      hint: t("handoffHint"),
+      send: t("handoffSend"),
+      cancel: t("cancel"),
+      sending: t("sending"),
+    };
+    const { form, focus } = handoffForm(labels, {
+      send: createTicket,
+      failed: handoffError,
+      cancel() {
+        form.remove();
+        state.handoffForm = null;
+        renderOffer();
+        els.escalationButton.focus();
+      },
+    });
+    state.handoffForm = form;
+    els.escalationButton.insertAdjacentElement("afterend", form);
+    renderOffer();
+    focus();
+  }
+
+  async function createTicket(message) {
+    const json = { conversation_id: state.conversationId };
+    if (state.answerId) json.answer_id = state.answerId;
+    if (message) json.message = message;
+    const ticket = await fetchJson("/api/handoff", { method: "POST", json });
+    state.ticket = { id: String(ticket.ticket_id), reference: String(ticket.reference), status: "open" };
+    state.replies = [];
+    showOffer(null);
+    renderThread();
+    watchTicket(state.conversationId);
+    els.confirmation.focus();
+  }
+
+  function handoffError(error) {
+    const status = error && error.status;
+    if (status === 404 || (error && error.code === "unknown_conversation")) return t("unknownConversation");
+    if (status && status !== 502 && status !== 503 && status !== 504) return errorText(t("handoffError"), error);
+    if (!state.contact) return t("storeDownNoContact");
+    const node = el("span", "");
+    node.appendChild(document.createTextNode(`${t("storeDown")} `));
+    node.appendChild(contactNode(state.contact));
+    return node;
+  }
+
+  /** The agent's replies, the claim and the resolution, as they come, while the page is seen. */
+  function watchTicket(conversationId) {
+    if (state.poller) state.poller.stop();
+    const ticket = state.ticket;
+    state.poller = handoffPoller({
+      ticketId: ticket.id,
+      conversationId,
+      intervalMs: HANDOFF_POLL_MS,
+      active: () => !document.hidden,
+      onUpdate(news, replies) {
+        for (const reply of replies) state.replies.push({ text: reply.text, at: reply.at });
+        if (typeof news.status === "string" && news.status) ticket.status = news.status;
+        renderThread();
+      },
+    });
+  }
+
+  function renderThread() {
+    const ticket = state.ticket;
+    els.thread.hidden = !ticket;
+    if (!ticket) return;
+    const key = ticket.status === "claimed" ? "claimed" : ticket.status === "resolved" ? "resolved" : "created";
+    els.confirmation.textContent = t(key, ticket.reference);
+    clear(els.agentReplies);
+    for (const reply of state.replies) {
+      const item = el("li", "agent-reply");
+      item.appendChild(el("span", "agent-reply-who", t("agent")));
+      item.appendChild(el("p", "agent-reply-text", reply.text));
+      els.agentReplies.appendChild(item);
     }
   }
 
@@ -809,7 +1028,8 @@
     els.askInput.addEventListener("keydown", onAskKeydown);
     els.askReset.addEventListener("click", resetConversation);
     els.feedbackYes.addEventListener("click", () => sendFeedback(true));
-    els.feedbackNo.addEventListener("click", () => sendFeedback(false));
+    els.feedbackNo.addEventListener("click", askWhy);
+    els.escalationButton.addEventListener("click", openHandoffForm);
     els.answerText.addEventListener("click", (event) => {
       const ref = event.target.closest("a.cite-ref");
       if (!ref) return;
