@@ -23,9 +23,13 @@
     fetchJson,
     latestRequest,
     renderCitations,
+    h,
+    str,
   } = Helpdesk;
 
   const SEARCH_K = 20;
+  const TICKETS_POLL_MS = 10000;
+  const SVGNS = "http://www.w3.org/2000/svg";
 
   const STRINGS = {
     en: {
@@ -82,6 +86,63 @@
       newTab: "(opens in a new tab)",
       lang_en: "EN",
       lang_ko: "KO",
+      views: "Views",
+      viewKb: "Knowledge base",
+      viewTickets: "Tickets",
+      ticketFilter: "Status",
+      statusAll: "All",
+      status_open: "Open",
+      status_claimed: "Claimed",
+      status_resolved: "Resolved",
+      refresh: "Refresh",
+      updatedAt: (time) => `Updated ${time} · refreshes every 10 s`,
+      tickets: "Tickets",
+      ticketsCount: (n) => (n === 1 ? "1 ticket" : `${n} tickets`),
+      ticketsEmpty: "No tickets with this status.",
+      ticket: "Ticket",
+      ticketIdle: "Choose a ticket to see everything the assistant knows about it.",
+      claim: "Claim",
+      resolve: "Resolve",
+      replyLabel: "Reply to the customer",
+      sendReply: "Send reply",
+      replyEmpty: "Write a reply first.",
+      claimedBy: (who) => `Claimed by ${who}`,
+      created: (age) => `Created ${age}`,
+      frustration: "Frustration",
+      frustrationValue: (p) => `Frustration ${p}%`,
+      summary: "Summary",
+      reasonsTitle: "Why it was handed off",
+      reason_asked_for_person: "Asked for a person",
+      reason_frustration: "Frustration",
+      reason_repeated: "Repeated question",
+      reason_not_covered_twice: "Not covered twice",
+      reason_thumbs_down: "Thumbs down",
+      note: "The customer's note",
+      customer: "Customer",
+      customer_product: "Product",
+      customer_plan: "Plan",
+      customer_locale: "Locale",
+      customer_customer_id: "Customer id",
+      noContext: "No customer context was sent.",
+      trend: "Frustration trend",
+      trendSummary: (latest, peak, direction) => `Latest ${latest}% · peak ${peak}% · ${direction}`,
+      direction_rising: "rising",
+      direction_steady: "steady",
+      direction_falling: "falling",
+      trendLabel: (values) => `Frustration per customer message: ${values}`,
+      tried: "What the assistant tried",
+      conversation: "Conversation",
+      customerSaid: "Customer",
+      assistantSaid: "Assistant",
+      notCovered: "Not covered",
+      cues: (list) => `Cues: ${list}`,
+      sources: "Retrieved sources",
+      replies: "Replies",
+      noReplies: "No replies yet.",
+      claimed: "Claimed.",
+      resolved: "Resolved.",
+      replied: "Reply sent.",
+      conflict: (who) => (who ? `Another agent (${who}) holds this ticket.` : "Another agent holds this ticket."),
     },
     ko: {
       pageTitle: "상담원 콘솔 · 님버스 홈",
@@ -137,6 +198,63 @@
       newTab: "(새 탭에서 열림)",
       lang_en: "EN",
       lang_ko: "KO",
+      views: "보기",
+      viewKb: "지식 베이스",
+      viewTickets: "티켓",
+      ticketFilter: "상태",
+      statusAll: "전체",
+      status_open: "대기",
+      status_claimed: "처리 중",
+      status_resolved: "해결됨",
+      refresh: "새로 고침",
+      updatedAt: (time) => `${time} 업데이트 · 10초마다 새로 고침`,
+      tickets: "티켓",
+      ticketsCount: (n) => `${n}건`,
+      ticketsEmpty: "이 상태의 티켓이 없습니다.",
+      ticket: "티켓",
+      ticketIdle: "티켓을 선택하면 어시스턴트가 파악한 내용을 모두 보여 줍니다.",
+      claim: "담당하기",
+      resolve: "해결 완료",
+      replyLabel: "고객에게 답장",
+      sendReply: "답장 보내기",
+      replyEmpty: "먼저 답장을 입력해 주세요.",
+      claimedBy: (who) => `담당: ${who}`,
+      created: (age) => `생성: ${age}`,
+      frustration: "불만도",
+      frustrationValue: (p) => `불만도 ${p}%`,
+      summary: "요약",
+      reasonsTitle: "상담 연결 사유",
+      reason_asked_for_person: "상담원 요청",
+      reason_frustration: "불만 감지",
+      reason_repeated: "같은 질문 반복",
+      reason_not_covered_twice: "두 번 연속 답변 불가",
+      reason_thumbs_down: "도움 안 됨 평가",
+      note: "고객 메모",
+      customer: "고객",
+      customer_product: "제품",
+      customer_plan: "요금제",
+      customer_locale: "로캘",
+      customer_customer_id: "고객 ID",
+      noContext: "고객 정보가 전달되지 않았습니다.",
+      trend: "불만도 추이",
+      trendSummary: (latest, peak, direction) => `최근 ${latest}% · 최고 ${peak}% · ${direction}`,
+      direction_rising: "상승",
+      direction_steady: "유지",
+      direction_falling: "하락",
+      trendLabel: (values) => `고객 메시지별 불만도: ${values}`,
+      tried: "어시스턴트가 시도한 내용",
+      conversation: "대화",
+      customerSaid: "고객",
+      assistantSaid: "어시스턴트",
+      notCovered: "답변 불가",
+      cues: (list) => `단서: ${list}`,
+      sources: "검색된 출처",
+      replies: "답장",
+      noReplies: "아직 답장이 없습니다.",
+      claimed: "담당했습니다.",
+      resolved: "해결 완료했습니다.",
+      replied: "답장을 보냈습니다.",
+      conflict: (who) => (who ? `다른 상담원(${who})이 담당 중인 티켓입니다.` : "다른 상담원이 담당 중인 티켓입니다."),
     },
   };
 
@@ -168,6 +286,27 @@
     actions: $("agent-answer-actions"),
     copyButton: $("copy-answer"),
     copyStatus: $("copy-status"),
+    tabKb: $("tab-kb"),
+    tabTickets: $("tab-tickets"),
+    viewKb: $("view-kb"),
+    viewTickets: $("view-tickets"),
+    openCount: $("tickets-open-count"),
+    ticketFilter: $("ticket-filter"),
+    ticketsRefresh: $("tickets-refresh"),
+    ticketsUpdated: $("tickets-updated"),
+    ticketError: $("ticket-error"),
+    ticketList: $("ticket-list"),
+    ticketsCount: $("tickets-count"),
+    ticketsEmpty: $("tickets-empty"),
+    ticketEmpty: $("ticket-empty"),
+    ticketDetail: $("ticket-detail"),
+    ticketBody: $("ticket-body"),
+    ticketActionStatus: $("ticket-action-status"),
+    claim: $("ticket-claim"),
+    resolve: $("ticket-resolve"),
+    replyForm: $("ticket-reply-form"),
+    replyText: $("ticket-reply-text"),
+    replySend: $("ticket-reply-send"),
   };
   els.answerText = els.answer ? els.answer.querySelector(".answer-text") : null;
 
@@ -182,6 +321,15 @@
     asking: false,
     error: null, // {kind, status, detail}
     copyTimer: 0,
+    view: "kb",
+    tickets: null, // the list shown, or null before the first load
+    ticketsAt: null, // when it was loaded
+    ticketsRequest: latestRequest(),
+    ticket: null, // the ticket open in the detail pane
+    ticketRequest: latestRequest(),
+    ticketError: null,
+    actionKey: "", // the last action's outcome, for the status line
+    pollTimer: 0,
   };
 
   const t = makeTranslator(STRINGS, () => state.lang);
@@ -248,6 +396,8 @@
     if (state.lastSearch) renderResults(state.lastSearch.results);
     if (state.lastAnswer) renderAnswer(state.lastAnswer.question, state.lastAnswer.body);
     renderStatuses();
+    renderTickets();
+    renderTicket();
   }
 
   // ---------------------------------------------------------------- config
@@ -510,6 +660,401 @@
     }, 2500);
   }
 
+  // ---------------------------------------------------------------- views
+
+  function setView(view, focusTab) {
+    state.view = view === "tickets" ? "tickets" : "kb";
+    const tickets = state.view === "tickets";
+    els.tabKb.setAttribute("aria-selected", String(!tickets));
+    els.tabTickets.setAttribute("aria-selected", String(tickets));
+    els.tabKb.tabIndex = tickets ? -1 : 0;
+    els.tabTickets.tabIndex = tickets ? 0 : -1;
+    els.viewKb.hidden = tickets;
+    els.viewTickets.hidden = !tickets;
+    if (focusTab) (tickets ? els.tabTickets : els.tabKb).focus();
+    if (tickets) refreshTickets();
+  }
+
+  function onViewTabKeydown(event) {
+    const target = { ArrowLeft: "other", ArrowRight: "other", Home: "kb", End: "tickets" }[event.key];
+    if (!target) return;
+    event.preventDefault();
+    setView(target === "other" ? (state.view === "kb" ? "tickets" : "kb") : target, true);
+  }
+
+  // ---------------------------------------------------------------- tickets
+
+  /** fetchJson for the agents' API, asking for summaries in the console's language. */
+  function agentJson(url, options = {}) {
+    return fetchJson(url, { credentials: "same-origin", ...options, headers: { "Accept-Language": state.lang } });
+  }
+
+  const ticketUrl = (id, action) =>
+    `/api/agent/tickets/${encodeURIComponent(id)}${action ? `/${action}` : ""}`;
+
+  function percent(value) {
+    return typeof value === "number" && Number.isFinite(value) ? Math.round(Math.max(0, Math.min(1, value)) * 100) : null;
+  }
+
+  function when(iso) {
+    const at = Date.parse(iso);
+    if (!Number.isFinite(at)) return "";
+    const seconds = Math.round((at - Date.now()) / 1000);
+    const format = new Intl.RelativeTimeFormat(state.lang, { numeric: "auto" });
+    const steps = [[60, "second"], [3600, "minute"], [86400, "hour"], [Infinity, "day"]];
+    const size = { second: 1, minute: 60, hour: 3600, day: 86400 };
+    for (const [limit, unit] of steps) {
+      if (Math.abs(seconds) < limit) return format.format(Math.round(seconds / size[unit]), unit);
+    }
+    return "";
+  }
+
+  function fullTime(iso) {
+    const at = Date.parse(iso);
+    return Number.isFinite(at) ? new Date(at).toLocaleString(state.lang) : "";
+  }
+
+  function statusBadge(status) {
+    const known = ["open", "claimed", "resolved"].includes(status) ? status : "open";
+    return el("span", `status status-${known}`, t(`status_${known}`));
+  }
+
+  /** A small horizontal meter for a frustration score (0..1). */
+  function meter(value) {
+    const p = percent(value);
+    if (p === null) return null;
+    const bar = el("span", `meter${p >= 70 ? " is-high" : p >= 40 ? " is-mid" : ""}`);
+    bar.setAttribute("role", "img");
+    bar.setAttribute("aria-label", t("frustrationValue", p));
+    bar.title = t("frustrationValue", p);
+    const fill = el("span", "meter-fill");
+    fill.style.width = `${p}%`;
+    bar.appendChild(fill);
+    return bar;
+  }
+
+  function showTicketError(error, conflictWith) {
+    if (!error) state.ticketError = null;
+    else if (error.status === 409) state.ticketError = { conflict: true, who: conflictWith || "" };
+    else state.ticketError = { status: error.status || 0, detail: error.detail || "" };
+    renderTicketError();
+  }
+
+  function renderTicketError() {
+    const error = state.ticketError;
+    clear(els.ticketError);
+    els.ticketError.hidden = !error;
+    if (!error) return;
+    let message;
+    if (error.conflict) message = t("conflict", error.who);
+    else if (error.message) message = t(error.message);
+    else if (error.status === 401) message = t("error401");
+    else if (error.status === 403) message = t("error403");
+    else if (error.status) message = t("errorOther", error.status);
+    else message = t("errorNetwork");
+    els.ticketError.appendChild(el("strong", "", message));
+    if (error.detail && !error.conflict) els.ticketError.appendChild(el("span", "alert-detail", error.detail));
+  }
+
+  async function refreshTickets() {
+    window.clearTimeout(state.pollTimer);
+    const params = new URLSearchParams({ status: els.ticketFilter.value || "open" });
+    await state.ticketsRequest.run((signal) => agentJson(`/api/agent/tickets?${params}`, { signal }), {
+      done(body) {
+        state.tickets = Array.isArray(body.tickets) ? body.tickets.filter((x) => x && typeof x === "object") : [];
+        state.ticketsAt = new Date();
+        if (state.ticketError && !state.ticketError.conflict) showTicketError(null);
+        renderTickets();
+      },
+      failed: showTicketError,
+    });
+    // The open ticket's news (a customer's note, a colleague's claim) comes with the list.
+    if (state.ticket) loadTicket(state.ticket.id, false);
+    schedulePoll();
+  }
+
+  function schedulePoll() {
+    window.clearTimeout(state.pollTimer);
+    state.pollTimer = window.setTimeout(() => {
+      if (state.view === "tickets" && !document.hidden) refreshTickets();
+      else schedulePoll();
+    }, TICKETS_POLL_MS);
+  }
+
+  function renderTickets() {
+    const tickets = state.tickets;
+    if (!tickets) return;
+    const focusedId = document.activeElement && document.activeElement.closest("#ticket-list .ticket-row")
+      ? document.activeElement.dataset.id
+      : null;
+    clear(els.ticketList);
+    for (const ticket of tickets) els.ticketList.appendChild(ticketRow(ticket));
+    els.ticketsCount.textContent = t("ticketsCount", tickets.length);
+    els.ticketsEmpty.textContent = t("ticketsEmpty");
+    els.ticketsEmpty.hidden = tickets.length > 0;
+    els.ticketsUpdated.textContent = state.ticketsAt ? t("updatedAt", state.ticketsAt.toLocaleTimeString(state.lang)) : "";
+    const open = tickets.filter((ticket) => ticket.status === "open").length;
+    els.openCount.textContent = String(open);
+    els.openCount.hidden = !open || els.ticketFilter.value === "resolved";
+    if (focusedId) {
+      const again = Array.from(els.ticketList.querySelectorAll(".ticket-row")).find((b) => b.dataset.id === focusedId);
+      if (again) again.focus();
+    }
+  }
+
+  function ticketRow(ticket) {
+    const id = str(ticket.id);
+    const row = h("button", {
+      type: "button",
+      class: "ticket-row",
+      "data-id": id,
+      "aria-current": state.ticket && state.ticket.id === id ? "true" : null,
+    });
+    const head = el("span", "ticket-row-head");
+    head.appendChild(el("strong", "ticket-ref", str(ticket.reference) || id));
+    head.appendChild(statusBadge(ticket.status));
+    const age = when(ticket.created_at);
+    if (age) {
+      const time = el("span", "ticket-age", age);
+      time.title = fullTime(ticket.created_at);
+      head.appendChild(time);
+    }
+    const bar = meter(ticket.frustration);
+    if (bar) head.appendChild(bar);
+    row.appendChild(head);
+    const summary = el("span", "ticket-summary", str(ticket.summary));
+    if (ticket.language === "en" || ticket.language === "ko") summary.lang = ticket.language;
+    row.appendChild(summary);
+    const reasons = Array.isArray(ticket.reasons) ? ticket.reasons.filter((r) => typeof r === "string") : [];
+    if (reasons.length || ticket.claimed_by) {
+      const foot = el("span", "ticket-row-foot");
+      for (const reason of reasons) foot.appendChild(el("span", "chip", reasonLabel(reason)));
+      if (ticket.claimed_by) foot.appendChild(el("span", "ticket-owner", t("claimedBy", str(ticket.claimed_by))));
+      row.appendChild(foot);
+    }
+    return h("li", {}, [row]);
+  }
+
+  function reasonLabel(reason) {
+    const key = `reason_${reason}`;
+    return key in STRINGS.en ? t(key) : reason.replace(/_/g, " ");
+  }
+
+  async function loadTicket(id, announce) {
+    await state.ticketRequest.run((signal) => agentJson(ticketUrl(id), { signal }), {
+      done(ticket) {
+        if (announce) state.actionKey = "";
+        showTicket(ticket);
+      },
+      failed: showTicketError,
+    });
+  }
+
+  function showTicket(ticket) {
+    state.ticket = ticket && typeof ticket === "object" ? { ...ticket, id: str(ticket.id) } : null;
+    renderTicket();
+    for (const row of els.ticketList.querySelectorAll(".ticket-row")) {
+      if (state.ticket && row.dataset.id === state.ticket.id) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
+    }
+  }
+
+  function section(title, kids) {
+    const block = el("section", "ticket-section");
+    block.appendChild(el("h3", "", title));
+    for (const kid of kids) if (kid) block.appendChild(kid);
+    return block;
+  }
+
+  /** The frustration trend: one bar per customer message, in an SVG built node by node. */
+  function sparkline(values) {
+    const points = values.map(percent).filter((p) => p !== null);
+    if (!points.length) return null;
+    const width = Math.max(40, points.length * 14);
+    const svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("class", "sparkline");
+    svg.setAttribute("viewBox", `0 0 ${width} 32`);
+    svg.setAttribute("width", String(width));
+    svg.setAttribute("height", "32");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", t("trendLabel", points.map((p) => `${p}%`).join(", ")));
+    points.forEach((p, i) => {
+      const height = Math.max(2, Math.round((p / 100) * 30));
+      const rect = document.createElementNS(SVGNS, "rect");
+      rect.setAttribute("x", String(i * 14 + 2));
+      rect.setAttribute("y", String(32 - height));
+      rect.setAttribute("width", "10");
+      rect.setAttribute("height", String(height));
+      rect.setAttribute("rx", "2");
+      rect.setAttribute("class", p >= 70 ? "bar is-high" : p >= 40 ? "bar is-mid" : "bar");
+      svg.appendChild(rect);
+    });
+    return svg;
+  }
+
+  function renderTicket() {
+    const ticket = state.ticket;
+    els.ticketEmpty.hidden = Boolean(ticket);
+    els.ticketDetail.hidden = !ticket;
+    els.ticketActionStatus.textContent = state.actionKey ? t(state.actionKey) : "";
+    if (!ticket) return;
+    const packet = ticket.packet && typeof ticket.packet === "object" ? ticket.packet : {};
+    const body = els.ticketBody;
+    clear(body);
+
+    const head = el("div", "ticket-head");
+    head.appendChild(el("h3", "ticket-title", str(ticket.reference) || ticket.id));
+    head.appendChild(statusBadge(ticket.status));
+    if (ticket.claimed_by) head.appendChild(el("span", "ticket-owner", t("claimedBy", str(ticket.claimed_by))));
+    const age = when(ticket.created_at);
+    if (age) {
+      const created = el("span", "ticket-age", t("created", age));
+      created.title = fullTime(ticket.created_at);
+      head.appendChild(created);
+    }
+    body.appendChild(head);
+
+    const summary = el("p", "ticket-summary-text", str(packet.summary));
+    body.appendChild(section(t("summary"), [summary]));
+
+    const reasons = Array.isArray(packet.reasons) ? packet.reasons.filter((r) => typeof r === "string") : [];
+    if (reasons.length) {
+      const chips = el("div", "chips");
+      for (const reason of reasons) chips.appendChild(el("span", "chip chip-warn", reasonLabel(reason)));
+      body.appendChild(section(t("reasonsTitle"), [chips]));
+    }
+
+    if (str(packet.message)) {
+      const note = el("blockquote", "ticket-note", str(packet.message));
+      body.appendChild(section(t("note"), [note]));
+    }
+
+    const customer = packet.customer && typeof packet.customer === "object" ? packet.customer : {};
+    const facts = el("dl", "facts");
+    for (const key of ["product", "plan", "locale", "customer_id"]) {
+      if (!str(customer[key])) continue;
+      facts.appendChild(el("dt", "", t(`customer_${key}`)));
+      facts.appendChild(el("dd", "", key === "product" ? productLabel(str(customer[key])) : str(customer[key])));
+    }
+    body.appendChild(section(t("customer"), [facts.firstChild ? facts : el("p", "muted", t("noContext"))]));
+
+    const frustration = packet.frustration && typeof packet.frustration === "object" ? packet.frustration : {};
+    const trend = Array.isArray(frustration.trend) ? frustration.trend : [];
+    const spark = sparkline(trend);
+    if (spark || percent(frustration.latest) !== null) {
+      const direction = ["rising", "steady", "falling"].includes(frustration.direction) ? frustration.direction : "steady";
+      const line = el("p", `trend-text trend-${direction}`,
+        t("trendSummary", percent(frustration.latest) ?? 0, percent(frustration.peak) ?? 0, t(`direction_${direction}`)));
+      const row = el("div", "trend");
+      if (spark) row.appendChild(spark);
+      row.appendChild(line);
+      body.appendChild(section(t("trend"), [row]));
+    }
+
+    const tried = Array.isArray(packet.tried) ? packet.tried.filter((x) => typeof x === "string" && x) : [];
+    if (tried.length) {
+      const list = el("ul", "tried");
+      for (const line of tried) list.appendChild(el("li", "", line));
+      body.appendChild(section(t("tried"), [list]));
+    }
+
+    const turns = Array.isArray(packet.conversation) ? packet.conversation.filter((x) => x && typeof x === "object") : [];
+    if (turns.length) {
+      const list = el("ol", "turns");
+      for (const turn of turns) list.appendChild(turnItem(turn));
+      body.appendChild(section(t("conversation"), [list]));
+    }
+
+    const sources = Array.isArray(packet.sources) ? packet.sources.filter((x) => x && typeof x === "object") : [];
+    if (sources.length) {
+      const list = el("ul", "ticket-sources");
+      for (const source of sources) {
+        const item = el("li", "");
+        item.appendChild(badge(audienceOf(source)));
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(sourceLink(str(source.title) || str(source.url), source.url, { className: "citation" }));
+        if (str(source.source)) item.appendChild(el("code", "citation-source", str(source.source)));
+        list.appendChild(item);
+      }
+      body.appendChild(section(t("sources"), [list]));
+    }
+
+    const replies = Array.isArray(ticket.replies) ? ticket.replies.filter((x) => x && typeof x.text === "string") : [];
+    const thread = el("ol", "ticket-replies");
+    for (const reply of replies) {
+      const item = el("li", "ticket-reply-item");
+      const who = el("span", "ticket-reply-who", str(reply.author));
+      item.appendChild(who);
+      const at = when(reply.at);
+      if (at) {
+        const time = el("span", "ticket-age", at);
+        time.title = fullTime(reply.at);
+        item.appendChild(time);
+      }
+      item.appendChild(el("p", "ticket-reply-text", reply.text));
+      thread.appendChild(item);
+    }
+    body.appendChild(section(t("replies"), [replies.length ? thread : el("p", "muted", t("noReplies"))]));
+
+    const resolved = ticket.status === "resolved";
+    els.claim.hidden = ticket.status !== "open";
+    els.resolve.hidden = resolved;
+    els.replyForm.hidden = resolved;
+  }
+
+  function turnItem(turn) {
+    const item = el("li", "turn");
+    const asked = el("div", "turn-q");
+    asked.appendChild(el("span", "turn-who", t("customerSaid")));
+    const question = el("p", "turn-text", str(turn.question));
+    if (turn.language === "en" || turn.language === "ko") question.lang = turn.language;
+    asked.appendChild(question);
+    const meta = el("div", "turn-meta");
+    const bar = meter(turn.frustration);
+    if (bar) meta.appendChild(bar);
+    const cues = Array.isArray(turn.cues) ? turn.cues.filter((c) => typeof c === "string") : [];
+    if (cues.length) meta.appendChild(el("span", "turn-cues", t("cues", cues.join(", "))));
+    if (meta.firstChild) asked.appendChild(meta);
+    item.appendChild(asked);
+
+    const answered = el("div", "turn-a");
+    answered.appendChild(el("span", "turn-who", t("assistantSaid")));
+    const chips = el("span", "answer-meta");
+    if (turn.not_covered) chips.appendChild(el("span", "chip chip-warn", t("notCovered")));
+    chips.appendChild(el("span", turn.grounded ? "chip chip-ok" : "chip chip-warn", turn.grounded ? t("grounded") : t("notGrounded")));
+    const confidence = percent(turn.confidence);
+    if (confidence !== null) chips.appendChild(el("span", "chip", t("confidence", confidence)));
+    answered.appendChild(chips);
+    const answer = el("p", "turn-text", str(turn.answer));
+    if (turn.language === "en" || turn.language === "ko") answer.lang = turn.language;
+    answered.appendChild(answer);
+    const citations = el("ol", "citations");
+    if (renderCitations(citations, turn.citations).size) answered.appendChild(citations);
+    item.appendChild(answered);
+    return item;
+  }
+
+  /** Claim, reply or resolve: the answer is the ticket, shown at once; then the list again. */
+  async function act(action, json, doneKey) {
+    const ticket = state.ticket;
+    if (!ticket) return;
+    const buttons = [els.claim, els.resolve, els.replySend];
+    buttons.forEach((button) => (button.disabled = true));
+    try {
+      const updated = await agentJson(ticketUrl(ticket.id, action), { method: "POST", json });
+      showTicketError(null);
+      state.actionKey = doneKey;
+      showTicket(updated);
+      if (action === "reply") els.replyText.value = "";
+    } catch (error) {
+      showTicketError(error, ticket.claimed_by);
+      if (error && error.status === 409) loadTicket(ticket.id, false);
+    } finally {
+      buttons.forEach((button) => (button.disabled = false));
+    }
+    refreshTickets();
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function init() {
@@ -546,7 +1091,34 @@
       if (button) copyLink(button);
     });
 
+    els.tabKb.addEventListener("click", () => setView("kb", false));
+    els.tabTickets.addEventListener("click", () => setView("tickets", false));
+    els.tabKb.addEventListener("keydown", onViewTabKeydown);
+    els.tabTickets.addEventListener("keydown", onViewTabKeydown);
+    els.ticketFilter.addEventListener("change", refreshTickets);
+    els.ticketsRefresh.addEventListener("click", refreshTickets);
+    els.ticketList.addEventListener("click", (event) => {
+      const row = event.target.closest("button.ticket-row");
+      if (row) loadTicket(row.dataset.id, true);
+    });
+    els.claim.addEventListener("click", () => act("claim", {}, "claimed"));
+    els.resolve.addEventListener("click", () => act("resolve", {}, "resolved"));
+    els.replyForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = els.replyText.value.trim();
+      if (!text) {
+        state.ticketError = { message: "replyEmpty" };
+        renderTicketError();
+        els.replyText.focus();
+        return;
+      }
+      act("reply", { text }, "replied");
+    });
+
     loadConfig();
+    // The list also fills the tab's count of open tickets; it refreshes while the tab is shown.
+    refreshTickets();
+    setView(window.location.hash === "#tickets" ? "tickets" : "kb", false);
     els.query.focus();
   }
 
