@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -349,9 +350,26 @@ def test_widget_on_the_demo_page_streams_an_answer_with_sources(
     popup.value.close()
     widget.locator("[data-testid=thumbs-up]").click()
     assert widget.locator("[data-testid=thumbs-up]").is_disabled()
+    # With a conversation, "Talk to a person" opens the hand-off form (Cancel closes it)...
     widget.locator("[data-testid=handoff]").click()
-    assert "@" in widget.locator("[data-testid=contact]").inner_text()
+    form = widget.locator("[data-testid=handoff-form]")
+    form.locator("[data-testid=handoff-cancel]").click()
+    assert form.count() == 0
     shot(p, "widget-demo")
+
+
+def test_without_a_conversation_the_widget_shows_the_contact(
+    sites: dict[str, str], page: object
+) -> None:
+    # ...and before any question, it shows the contact route, as it always did.
+    p = page
+    p.goto(sites["helpdesk"] + "/demo")  # type: ignore[attr-defined]
+    widget = p.locator("#helpdesk-widget")  # type: ignore[attr-defined]
+    widget.locator("[data-testid=launcher]").click()
+    widget.locator("[data-testid=handoff]").click()
+    contact = widget.locator("[data-testid=contact]")
+    contact.filter(has_text="@").wait_for(timeout=10_000)
+    assert widget.locator("[data-testid=handoff-form]").count() == 0
 
 
 def test_the_widget_shows_the_trap_document_as_text(sites: dict[str, str], page: object) -> None:
@@ -402,6 +420,135 @@ def test_a_site_not_in_the_allow_list_is_refused(sites: dict[str, str], page: ob
     assert error.inner_text().strip()
     assert widget.locator("[data-testid=message].bot[data-state=final]").count() == 0
     shot(p, "widget-refused-origin")
+
+
+def test_a_thumbs_down_asks_why_and_offers_a_person(sites: dict[str, str], page: object) -> None:
+    p = page
+    p.goto(sites["helpdesk"] + "/demo")  # type: ignore[attr-defined]
+    widget = _widget_ask(p, "How long is the warranty on the Aura Speaker?")
+    final = widget.locator("[data-testid=message].bot[data-state=final]").last
+    final.wait_for(timeout=120_000)
+    assert widget.locator("[data-testid=offer]").count() == 0  # a calm question: no offer
+    widget.locator("[data-testid=thumbs-down]").last.click()
+    picker = widget.locator("[data-testid=reason-picker]")
+    picker.locator("[data-testid=reason-incomplete]").check()
+    picker.locator("[data-testid=reason-comment]").fill(
+        "I wanted to know about the extended warranty"
+    )
+    shot(p, "feedback-reasons")
+    picker.locator("[data-testid=reason-send]").click()
+    widget.locator("[data-testid=feedback-thanks]").wait_for(timeout=10_000)
+    offer = widget.locator("[data-testid=offer]")
+    offer.wait_for(timeout=10_000)
+    assert offer.locator("[data-testid=offer-handoff]").is_visible()
+    shot(p, "feedback-offer")
+
+
+def test_a_thumbs_down_on_the_help_page_offers_a_person(
+    sites: dict[str, str], page: object
+) -> None:
+    p = page
+    p.goto(sites["helpdesk"] + "/#ask")  # type: ignore[attr-defined]
+    p.fill("#ask-input", "How long is the warranty on the Aura Speaker?")  # type: ignore[attr-defined]
+    p.click("#ask-submit")  # type: ignore[attr-defined]
+    p.locator("#answer-footer:not([hidden])").wait_for(timeout=120_000)  # type: ignore[attr-defined]
+    assert p.locator("#escalation").is_hidden()  # type: ignore[attr-defined]
+    p.click("#feedback-no")  # type: ignore[attr-defined]
+    p.locator("#feedback-reasons [data-testid=reason-wrong]").check()  # type: ignore[attr-defined]
+    p.click("#feedback-reasons [data-testid=reason-send]")  # type: ignore[attr-defined]
+    p.locator("#escalation:not([hidden])").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    p.click("#escalation-button")  # type: ignore[attr-defined]
+    p.fill("#escalation [data-testid=handoff-message]", "The warranty card says two years")  # type: ignore[attr-defined]
+    p.click("#escalation [data-testid=handoff-send]")  # type: ignore[attr-defined]
+    confirmation = p.locator("#handoff-confirmation")  # type: ignore[attr-defined]
+    confirmation.filter(has_text=re.compile(r"HD-[A-Z0-9]+")).wait_for(timeout=15_000)
+    shot(p, "help-center-handoff")
+
+
+# -- from the widget's offer to an agent and back -----------------------------------------------
+
+FRUSTRATED = {
+    "en": "This is the third time I'm asking and nothing works!!! I want a real person",
+    "ko": "벌써 세 번째 문의드리는데요 상담원 연결해 주세요",
+}
+NOTE = {
+    "en": "My Aura Speaker keeps dropping off the Wi-Fi since the last update.",
+    "ko": "지난 업데이트 이후로 아우라 스피커가 계속 와이파이 연결이 끊겨요.",
+}
+REPLY = {
+    "en": "Sorry about that! I've reset your speaker's cloud link; please restart it.",
+    "ko": "불편을 드려 죄송합니다. 스피커 클라우드 연결을 초기화했으니 다시 켜 주세요.",
+}
+OFFER_WORD = {"en": "person", "ko": "상담원"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_frustrated_customer_reaches_an_agent_and_hears_back(
+    sites: dict[str, str], browser: object, lang: str
+) -> None:
+    suffix = "" if lang == "en" else "-ko"
+    locale = "en-US" if lang == "en" else "ko-KR"
+    customer = browser.new_context(locale=locale, viewport={"width": 1200, "height": 860})  # type: ignore[attr-defined]
+    agent = browser.new_context(  # type: ignore[attr-defined]
+        locale=locale,
+        http_credentials={"username": "agent", "password": AGENT_KEY},
+        viewport={"width": 1280, "height": 900},
+    )
+    try:
+        # 1. The widget offers a person, and creates the ticket.
+        p = customer.new_page()
+        p.goto(sites["helpdesk"] + "/demo")
+        p.locator("#helpdesk-widget").wait_for(state="attached", timeout=15_000)
+        p.evaluate("HelpdeskWidget.init({handoffPoll: 1})")  # check for replies every second
+        widget = _widget_ask(p, FRUSTRATED[lang])
+        offer = widget.locator("[data-testid=offer]")
+        offer.wait_for(timeout=120_000)
+        assert OFFER_WORD[lang] in offer.inner_text()
+        shot(p, f"handoff-1-widget-offer{suffix}")
+        offer.locator("[data-testid=offer-handoff]").click()
+        form = widget.locator("[data-testid=handoff-form]")
+        form.locator("[data-testid=handoff-message]").fill(NOTE[lang])
+        shot(p, f"handoff-2-widget-form{suffix}")
+        form.locator("[data-testid=handoff-send]").click()
+        confirmation = widget.locator("[data-testid=handoff-confirmation]")
+        confirmation.wait_for(timeout=15_000)
+        found = re.search(r"HD-[A-Z0-9]+", confirmation.inner_text())
+        assert found, confirmation.inner_text()
+        reference = found.group(0)
+        shot(p, f"handoff-3-widget-confirmation{suffix}")
+
+        # 2. The agent finds it in the console, reads the packet, claims, replies, resolves.
+        a = agent.new_page()
+        response = a.goto(sites["helpdesk"] + "/agent#tickets")
+        assert response is not None and response.status == 200
+        row = a.locator("#ticket-list .ticket-row", has_text=reference)
+        row.wait_for(timeout=15_000)
+        shot(a, f"handoff-4-console-list{suffix}")
+        row.click()
+        detail = a.locator("#ticket-detail")
+        detail.locator(".ticket-title", has_text=reference).wait_for(timeout=15_000)
+        assert detail.locator(".ticket-summary-text").inner_text().strip()
+        assert FRUSTRATED[lang] in detail.locator(".turns").inner_text()
+        assert NOTE[lang] in detail.locator(".ticket-note").inner_text()
+        assert "premium" in detail.locator(".facts").inner_text()  # the demo page's data-plan
+        assert detail.locator(".sparkline rect").count() >= 1
+        a.click("#ticket-claim")
+        detail.locator(".ticket-head .status-claimed").wait_for(timeout=10_000)
+        a.fill("#ticket-reply-text", REPLY[lang])
+        a.click("#ticket-reply-send")
+        detail.locator(".ticket-reply-text", has_text=REPLY[lang]).wait_for(timeout=10_000)
+        shot(a, f"handoff-5-console-ticket{suffix}")
+        a.click("#ticket-resolve")
+        detail.locator(".ticket-head .status-resolved").wait_for(timeout=10_000)
+
+        # 3. The customer sees the agent's reply in the widget.
+        reply = widget.locator("[data-testid=agent-reply]", has_text=REPLY[lang])
+        reply.wait_for(timeout=20_000)
+        shot(p, f"handoff-6-widget-agent-reply{suffix}")
+        no_xss(p)
+    finally:
+        customer.close()
+        agent.close()
 
 
 # -- the agents' console ------------------------------------------------------------------------
