@@ -684,9 +684,9 @@
 
   // ---------------------------------------------------------------- tickets
 
-  /** fetchJson for the agents' API, asking for summaries in the console's language. */
+  /** fetchJson for the agents' API, with the console's credential. */
   function agentJson(url, options = {}) {
-    return fetchJson(url, { credentials: "same-origin", ...options, headers: { "Accept-Language": state.lang } });
+    return fetchJson(url, { credentials: "same-origin", ...options });
   }
 
   const ticketUrl = (id, action) =>

@@ -722,7 +722,7 @@
     setPhase("searching");
     els.askSubmit.disabled = true;
 
-    const payload = { question, locale: state.lang };
+    const payload = { question, locale: state.lang, surface: "help" };
     if (state.conversationId) payload.conversation_id = state.conversationId;
     const stream = { draft: null, final: null, text: "", tokens: 0, ids: new Set() };
 

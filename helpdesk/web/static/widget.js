@@ -717,7 +717,7 @@ input[type=radio]{accent-color:var(--a);width:13px;height:13px}
       let draft = null;
       let finished = false;
 
-      const body = { question };
+      const body = { question, surface: "widget" };
       // The customer's context ranks their product first and may tailor the answer to their
       // plan; it never filters (a top-level "product" would).
       const context = {};
