@@ -472,7 +472,7 @@ const Helpdesk = (() => {
 
   /**
    * The hand-off form: a <form class="handoff-form"> with an optional note for the agent, Send
-   * and Cancel, and a status line. labels: {note, hint, send, cancel, sending}.
+   * and Cancel (or Escape), and a status line. labels: {note, hint, send, cancel, sending}.
    * send(message) returns a promise; while it runs the form is disabled, and if it rejects,
    * failed(error) gives the node (or text) the status line shows. cancel() is called on Cancel.
    */
@@ -494,6 +494,13 @@ const Helpdesk = (() => {
       h("div", { class: "form-actions" }, [submit, back]),
       status,
     ]);
+    // Escape leaves the form, not the page or chat around it.
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || back.disabled) return;
+      event.preventDefault();
+      event.stopPropagation();
+      cancel();
+    });
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (submit.disabled) return;
