@@ -846,10 +846,11 @@
       not_my_question: t("not_my_question"),
       other: t("other"),
     };
-    const picker = reasonPicker(labels, (why) => {
+    const picker = reasonPicker(labels, async (why) => {
       clear(els.feedbackReasons);
-      sendFeedback(false, why);
-      els.feedbackNo.focus();
+      await sendFeedback(false, why);
+      // The picker had the focus: hand it to the offer, if one came, else back to the question.
+      (els.escalation.hidden ? els.askInput : els.escalationButton).focus();
     });
     els.feedbackReasons.appendChild(picker);
     picker.querySelector("input").focus();

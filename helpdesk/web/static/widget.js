@@ -494,6 +494,12 @@ input[type=radio]{accent-color:var(--a);width:13px;height:13px}
             row.firstChild.textContent = "";
             row.appendChild(h("span", { "data-testid": "feedback-thanks", role: "status", text: t.thanks }));
             if (result && result.offer_handoff) showOffer(msg, "thumbs_down");
+            if (why) {
+              // The reasons form had the focus: hand it to the offer, if one came, else the input.
+              const offer = msg.nextSibling;
+              const button = offer && offer.classList && offer.classList.contains("offer") && offer.querySelector("button");
+              (button || input).focus();
+            }
           },
           () => {
             btn.setAttribute("aria-pressed", "false");
