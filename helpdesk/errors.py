@@ -5,6 +5,8 @@ HelpdeskError (status 500, code "internal")
  ├── BadRequest (400)       malformed request: bad JSON, unknown parameter, empty question
  │    └── UnprocessableRequest (422)   well-formed but unacceptable values
  ├── PayloadTooLarge (413)  question or body over the limit
+ ├── NotFound (404)         no such conversation or ticket (for this reader)
+ ├── Conflict (409)         the change clashes with the current state (a ticket another agent holds)
  ├── IndexNotReady (503)    no index generation yet: run ingest
  ├── IndexModelMismatch (409)  index built with another embedding model
  └── IngestError            ingest could not run (lock held, nothing ingestable)
@@ -69,6 +71,18 @@ class PayloadTooLarge(HelpdeskError):
     status = 413
     code = "too_large"
     title = "Request too large"
+
+
+class NotFound(HelpdeskError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(HelpdeskError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
 
 
 class IndexNotReady(HelpdeskError):
