@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 
+from helpdesk.cli import main
 from helpdesk.config import Settings
 from helpdesk.errors import ConfigError, StoreUnavailable, TicketConflict, TicketNotFound
 from helpdesk.store import FeedbackRecord, Store, TurnRecord
@@ -338,3 +340,23 @@ def test_from_settings_defaults_to_sqlite_in_the_data_folder(tmp_path: Path) -> 
         assert store.url_for_display.endswith("/data/helpdesk.db")
         assert store.retention_days == 7 and store.revision() == "0001"
     assert (tmp_path / "data" / "helpdesk.db").exists()
+
+
+def test_cli_db_commands(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", store_url)
+    runner = CliRunner()
+    upgraded = runner.invoke(main, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    status = runner.invoke(main, ["db", "status"])
+    assert status.exit_code == 0, status.output
+    assert "revision: 0001 (newest)" in status.output and "tickets: 0" in status.output
+    purged = runner.invoke(main, ["db", "purge"])
+    assert purged.exit_code == 0 and "conversations: 0" in purged.output
+
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", UNREACHABLE)
+    down = runner.invoke(main, ["db", "status"])
+    assert down.exit_code == 1 and "database is unavailable" in down.output
+    assert "secret" not in down.output
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", "nonsense")
+    bad = runner.invoke(main, ["db", "upgrade"])
+    assert bad.exit_code == 1 and "HELPDESK_DATABASE_URL" in bad.output
