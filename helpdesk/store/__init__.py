@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import StoreUnavailable, TicketConflict, TicketNotFound
 from .records import Delivery, FeedbackRecord, Reply, Ticket, TurnRecord
 from .store import Store
+from .webhook import WebhookDeliverer
 
 __all__ = [
     "Delivery",
@@ -21,4 +22,5 @@ __all__ = [
     "TicketConflict",
     "TicketNotFound",
     "TurnRecord",
+    "WebhookDeliverer",
 ]
