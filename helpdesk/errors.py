@@ -9,7 +9,10 @@ HelpdeskError (status 500, code "internal")
  ├── Conflict (409)         the change clashes with the current state (a ticket another agent holds)
  ├── IndexNotReady (503)    no index generation yet: run ingest
  ├── IndexModelMismatch (409)  index built with another embedding model
- └── IngestError            ingest could not run (lock held, nothing ingestable)
+ ├── IngestError            ingest could not run (lock held, nothing ingestable)
+ ├── StoreUnavailable (503) the database is down, locked or unreachable
+ ├── TicketNotFound (404)   no hand-off ticket with that id
+ └── TicketConflict (409)   the ticket is claimed by another agent, or already resolved
 
 A question the knowledge base cannot answer is a normal answer that says so, never an error.
 """
@@ -100,6 +103,24 @@ class IndexModelMismatch(HelpdeskError):
 class IngestError(HelpdeskError):
     code = "ingest_failed"
     title = "Ingest failed"
+
+
+class StoreUnavailable(HelpdeskError):
+    status = 503
+    code = "store_unavailable"
+    title = "Storage unavailable"
+
+
+class TicketNotFound(HelpdeskError):
+    status = 404
+    code = "ticket_not_found"
+    title = "Ticket not found"
+
+
+class TicketConflict(HelpdeskError):
+    status = 409
+    code = "ticket_conflict"
+    title = "Ticket taken"
 
 
 def problem_body(status: int, title: str, detail: str, code: str, **extra: Any) -> dict[str, Any]:
