@@ -314,3 +314,76 @@ def eval_answers_command(
         click.echo(json.dumps({"reports": [r.as_json() for r in reports]}, ensure_ascii=False))
         return
     click.echo("\n\n".join(format_report(r, failures) for r in reports))
+
+
+@main.group()
+def db() -> None:
+    """The database of conversations, tickets and the webhook outbox (HELPDESK_DATABASE_URL)."""
+
+
+_data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Where the default SQLite file lives."
+)
+
+
+def _open_store(data_dir: Path | None, *, migrate: bool) -> Any:
+    from .store import Store
+
+    settings = Settings.from_env(data_dir=data_dir)
+    if migrate:
+        return Store.from_settings(settings)
+    url = settings.database_url.strip() or f"sqlite:///{Path(settings.data_dir) / 'helpdesk.db'}"
+    return Store(url, retention_days=settings.retention_days)
+
+
+@db.command()
+@_data_dir_option
+def upgrade(data_dir: Path | None) -> None:
+    """Migrate the database to the newest schema (the server also does this at start)."""
+    try:
+        store = _open_store(data_dir, migrate=True)
+        try:
+            click.echo(f"helpdesk: {store.url_for_display} is at revision {store.revision()}")
+        finally:
+            store.close()
+    except HelpdeskError as error:
+        _fail(error)
+
+
+@db.command()
+@_data_dir_option
+def purge(data_dir: Path | None) -> None:
+    """Delete what is older than HELPDESK_RETENTION_DAYS, and print how much went."""
+    try:
+        store = _open_store(data_dir, migrate=True)
+        try:
+            counts = store.purge()
+        finally:
+            store.close()
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    for name, count in counts.items():
+        click.echo(f"{name}: {count}")
+
+
+@db.command()
+@_data_dir_option
+def status(data_dir: Path | None) -> None:
+    """Show the database URL (password hidden), its schema revision and its row counts."""
+    from .store.database import head_revision
+
+    try:
+        store = _open_store(data_dir, migrate=False)
+        try:
+            click.echo(f"url: {store.url_for_display}")
+            revision, head = store.revision(), head_revision()
+            state = "newest" if revision == head else f"run `helpdesk db upgrade` for {head}"
+            click.echo(f"revision: {revision or 'none'} ({state})")
+            counts = store.counts() if revision else {}
+            for name, count in counts.items():
+                click.echo(f"{name}: {count}")
+        finally:
+            store.close()
+    except HelpdeskError as error:
+        _fail(error)

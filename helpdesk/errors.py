@@ -5,9 +5,14 @@ HelpdeskError (status 500, code "internal")
  ├── BadRequest (400)       malformed request: bad JSON, unknown parameter, empty question
  │    └── UnprocessableRequest (422)   well-formed but unacceptable values
  ├── PayloadTooLarge (413)  question or body over the limit
+ ├── NotFound (404)         no such conversation or ticket (for this reader)
+ ├── Conflict (409)         the change clashes with the current state (a ticket another agent holds)
  ├── IndexNotReady (503)    no index generation yet: run ingest
  ├── IndexModelMismatch (409)  index built with another embedding model
- └── IngestError            ingest could not run (lock held, nothing ingestable)
+ ├── IngestError            ingest could not run (lock held, nothing ingestable)
+ ├── StoreUnavailable (503) the database is down, locked or unreachable
+ ├── TicketNotFound (404)   no hand-off ticket with that id
+ └── TicketConflict (409)   the ticket is claimed by another agent, or already resolved
 
 A question the knowledge base cannot answer is a normal answer that says so, never an error.
 """
@@ -71,6 +76,18 @@ class PayloadTooLarge(HelpdeskError):
     title = "Request too large"
 
 
+class NotFound(HelpdeskError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(HelpdeskError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
 class IndexNotReady(HelpdeskError):
     status = 503
     code = "index_not_ready"
@@ -86,6 +103,24 @@ class IndexModelMismatch(HelpdeskError):
 class IngestError(HelpdeskError):
     code = "ingest_failed"
     title = "Ingest failed"
+
+
+class StoreUnavailable(HelpdeskError):
+    status = 503
+    code = "store_unavailable"
+    title = "Storage unavailable"
+
+
+class TicketNotFound(HelpdeskError):
+    status = 404
+    code = "ticket_not_found"
+    title = "Ticket not found"
+
+
+class TicketConflict(HelpdeskError):
+    status = 409
+    code = "ticket_conflict"
+    title = "Ticket taken"
 
 
 def problem_body(status: int, title: str, detail: str, code: str, **extra: Any) -> dict[str, Any]:

