@@ -15,7 +15,7 @@ from .service import Helpdesk
 
 EXTENSION = "helpdesk"
 # What other sites' pages may call (the widget's endpoints); everything else is same-origin.
-PUBLIC_API = r"/api/(search|ask|ask/stream|feedback|config)"
+PUBLIC_API = r"/api/(search|ask|ask/stream|feedback|config|handoff(/[A-Za-z0-9_-]+)?)"
 
 
 def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = None) -> Flask:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -81,6 +82,7 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
     logging.getLogger().setLevel(settings.log_level)
     helpdesk = Helpdesk(settings)
     app = create_app(settings, helpdesk)
+    helpdesk.start_background()
 
     def warm() -> None:
         try:
@@ -90,15 +92,21 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
 
     threading.Thread(target=warm, name="warm-up", daemon=True).start()
     click.echo(f"helpdesk: serving {settings.data_dir} on http://{settings.host}:{settings.port}")
-    waitress.serve(
-        app,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.threads,
-        # Read ahead on each connection, so a client that leaves mid-answer is noticed at once
-        # (waitress.client_disconnected) and its generation stops instead of running on.
-        channel_request_lookahead=1,
-    )
+    # A stop (SIGTERM from a process manager) ends the loop like Ctrl-C, so the store's queued
+    # writes still reach the database before the process ends.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        waitress.serve(
+            app,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            # Read ahead on each connection, so a client that leaves mid-answer is noticed at
+            # once (waitress.client_disconnected) and its generation stops instead of running.
+            channel_request_lookahead=1,
+        )
+    finally:
+        helpdesk.close()
 
 
 @main.command()
@@ -127,7 +135,7 @@ def ask(
         sys.exit(2)
     try:
         settings = _settings(source, data_dir)
-        helpdesk = Helpdesk(settings)
+        helpdesk = Helpdesk(settings, store=None)  # a one-off question: nothing to keep
         query = Query(
             question.strip(),
             k=settings.top_k,

@@ -51,6 +51,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a whole number >= 0, got {value!r}")
+    return number
+
+
 def _unit_float(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -378,7 +385,7 @@ class Settings:
         90,
         "Days conversations, feedback and delivered tickets are kept before they are purged "
         "(0 keeps them forever).",
-        int,
+        _non_negative_int,
     )
     escalation_rules: tuple[str, ...] = setting(
         ESCALATION_RULES,
@@ -481,6 +488,12 @@ class Settings:
                     f"HELPDESK_CORS_ORIGINS: {origin!r} is not an origin like "
                     "https://shop.example (scheme and host, no path; '*' is not allowed)"
                 )
+        scheme = self.database_url.partition(":")[0].partition("+")[0].strip().lower()
+        if self.database_url.strip() and scheme not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"HELPDESK_DATABASE_URL: {scheme or self.database_url!r} is not supported; use "
+                "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB (or leave it empty)"
+            )
         if self.llm_retries < 0 or self.conversation_turns < 0:
             raise ConfigError("HELPDESK_LLM_RETRIES and HELPDESK_CONVERSATION_TURNS must be >= 0")
 

@@ -6,13 +6,13 @@ HelpdeskError (status 500, code "internal")
  │    └── UnprocessableRequest (422)   well-formed but unacceptable values
  ├── PayloadTooLarge (413)  question or body over the limit
  ├── NotFound (404)         no such conversation or ticket (for this reader)
- ├── Conflict (409)         the change clashes with the current state (a ticket another agent holds)
+ │    └── TicketNotFound    no hand-off ticket with that id
+ ├── Conflict (409)         the change clashes with the current state
+ │    └── TicketConflict    the ticket is claimed by another agent, or already resolved
  ├── IndexNotReady (503)    no index generation yet: run ingest
  ├── IndexModelMismatch (409)  index built with another embedding model
  ├── IngestError            ingest could not run (lock held, nothing ingestable)
- ├── StoreUnavailable (503) the database is down, locked or unreachable
- ├── TicketNotFound (404)   no hand-off ticket with that id
- └── TicketConflict (409)   the ticket is claimed by another agent, or already resolved
+ └── StoreUnavailable (503) the database is down, locked or unreachable
 
 A question the knowledge base cannot answer is a normal answer that says so, never an error.
 """
@@ -111,14 +111,12 @@ class StoreUnavailable(HelpdeskError):
     title = "Storage unavailable"
 
 
-class TicketNotFound(HelpdeskError):
-    status = 404
+class TicketNotFound(NotFound):
     code = "ticket_not_found"
     title = "Ticket not found"
 
 
-class TicketConflict(HelpdeskError):
-    status = 409
+class TicketConflict(Conflict):
     code = "ticket_conflict"
     title = "Ticket taken"
 

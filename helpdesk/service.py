@@ -8,12 +8,13 @@ pointer and moves to a new generation between requests, without a restart.
 from __future__ import annotations
 
 import functools
-import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .answering.confidence import evidence, unrelated
@@ -22,19 +23,26 @@ from .answering.generative import Generation
 from .answering.prompt import PromptTemplate
 from .answering.verify import Calibration, Verifier, numbers_in
 from .config import Settings, parse_fusion_weights
-from .conversation import Conversations, Turn, standalone_question
+from .conversation import ConversationMemory, standalone_question
 from .embeddings import Embedder, USEEmbeddings, make_embedders
+from .errors import NotFound
+from .escalation import Signals, escalation, repeats
+from .frustration import FrustrationClassifier, Mood
+from .handoff import context_packet
 from .index.generations import Layout
 from .index.store import Snapshot
 from .llm import ChatModel, make_llm
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Retriever, fusion_weights, with_twin
 from .snippets import make_snippet
+from .store import FeedbackRecord, Store, StoreUnavailable, Ticket, TurnRecord, WebhookDeliverer
 from .text import Tokenizer, detect_language
 from .types import (
     Answer,
     AnswerEvent,
+    CustomerContext,
     Draft,
+    Escalation,
     Final,
     Passage,
     Query,
@@ -47,6 +55,12 @@ from .types import (
 log = logging.getLogger(__name__)
 
 _CLOSE_AFTER_SECONDS = 60.0
+# After the database failed to open, how long until the next try (answers flow meanwhile).
+_STORE_RETRY_SECONDS = 30.0
+# How often `helpdesk serve` purges data older than HELPDESK_RETENTION_DAYS.
+_PURGE_EVERY_SECONDS = 3600.0
+# Earlier turns read for the escalation rules (a repeated question, two "not covered" in a row).
+_ESCALATION_TURNS = 4
 
 
 class _FromSettings:
@@ -74,10 +88,13 @@ class Helpdesk:
         verifier: Verifier | None = None,
         reranker: CrossEncoderReranker | _FromSettings | None = FROM_SETTINGS,
         prompt: PromptTemplate | None = None,
+        store: Store | _FromSettings | None = FROM_SETTINGS,
+        classifier: FrustrationClassifier | None = None,
     ) -> None:
         """The edges come from ``settings`` unless given: the embedding models, the LLM (None
         for extractive answers), the verifier of generated sentences, the reranker (None for
-        none) and the prompt template."""
+        none), the prompt template, the store of conversations and tickets (None: memory
+        only, no hand-off tickets; evaluations use that) and the frustration classifier."""
         self.settings = settings
         self.layout = Layout(Path(settings.data_dir))
         self._embedders = list(embedders) if embedders else None
@@ -92,21 +109,67 @@ class Helpdesk:
         self.llm: ChatModel | None = make_llm(settings) if isinstance(llm, _FromSettings) else llm
         # Loaded now, so a broken template or a missing model fails at start-up, not per question.
         self.prompt = prompt or PromptTemplate.load(settings.prompt_template)
-        self.conversations = Conversations(turns=settings.conversation_turns)
         self._verifier = verifier
         self._answerers: dict[tuple[str, Reader], ExtractiveAnswerer] = {}
-        self._feedback_lock = threading.Lock()
+        self._store: Store | None = None if isinstance(store, _FromSettings) else store
+        self._store_wanted = store is not None
+        self._store_failed_at: float | None = None
+        self.conversations = ConversationMemory(
+            self.store, max(settings.conversation_turns, _ESCALATION_TURNS)
+        )
+        self._classifier = classifier
+        self._background: list[Callable[[], None]] = []
+
+    def store(self) -> Store | None:
+        """The database of conversations and tickets, opened (and migrated) on first use.
+
+        None when there is none (``store=None``), or while it cannot be opened: answers flow
+        without it, and the next try comes after a pause.
+        """
+        if self._store is not None or not self._store_wanted:
+            return self._store
+        with self._lock:
+            failed = self._store_failed_at
+            if self._store is None and (
+                failed is None or time.monotonic() - failed > _STORE_RETRY_SECONDS
+            ):
+                try:
+                    self._store = Store.from_settings(self.settings)
+                except StoreUnavailable as error:
+                    self._store_failed_at = time.monotonic()
+                    log.warning("conversations are not stored for now: %s", error.detail)
+        return self._store
+
+    def require_store(self) -> Store:
+        """The store, for what cannot be done without it (tickets): 503 while it is away."""
+        store = self.store()
+        if store is None:
+            raise StoreUnavailable(
+                "conversations and tickets are not stored on this server"
+                if not self._store_wanted
+                else "the database is not reachable; please try again shortly"
+            )
+        return store
+
+    @property
+    def classifier(self) -> FrustrationClassifier:
+        """Scores each customer message for frustration (over the cross-lingual USE model)."""
+        if self._classifier is None:
+            self._classifier = _shared_classifier(self._use())
+        return self._classifier
+
+    def _use(self) -> Embedder:
+        return (
+            next((e for e in self.embedders if e.model_id == USEEmbeddings.model_id), None)
+            or USEEmbeddings()
+        )
 
     @property
     def verifier(self) -> Verifier:
         """Checks generated sentences with the cross-lingual USE model (reused if configured)."""
         if self._verifier is None:
-            use = next(
-                (e for e in self.embedders if e.model_id == USEEmbeddings.model_id),
-                None,
-            )
             self._verifier = Verifier(
-                use or USEEmbeddings(),
+                self._use(),
                 self.tokenizer,
                 Calibration(threshold=self.settings.verify_threshold),
             )
@@ -215,15 +278,117 @@ class Helpdesk:
             if self.llm is not None:
                 self.llm.warm_up()
                 self.verifier.prepare(["warm up 준비"])
+            self.classifier.warm_up()
+            self.store()
             self._warm_for = retriever.snapshot.name
 
-    def record_feedback(self, conversation_id: str, helpful: bool) -> None:
-        """Append a thumbs up/down to DATA_DIR/feedback.jsonl (ids and booleans only)."""
-        record = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "conversation_id": conversation_id, "helpful": helpful}  # fmt: skip
-        path = Path(self.settings.data_dir) / "feedback.jsonl"
-        with self._feedback_lock, path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
+    # -- feedback and hand-off --------------------------------------------------------------
+
+    def record_feedback(
+        self,
+        conversation_id: str,
+        helpful: bool,
+        *,
+        answer_id: str | None = None,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> bool:
+        """Store a thumbs up or down (queued, like every write on the customer's path).
+
+        Returns whether to offer a person: a thumbs down does, when that rule is on.
+        """
+        store = self.store()
+        if store is not None:
+            store.record_feedback(
+                FeedbackRecord(conversation_id, answer_id, helpful, reason, comment, _now())
+            )
+        return not helpful and "thumbs_down" in self.settings.escalation_rules
+
+    def _conversation(self, store: Store, conversation_id: str, reader: Reader) -> list[TurnRecord]:
+        """The stored turns of a conversation this reader may see (a customer never sees an
+        agent's), or NotFound."""
+        store.flush(timeout=2.0)  # this process's own last turn, if it is still queued
+        turns = store.turns(conversation_id)
+        if not turns or (reader == "public" and any(t.reader != "public" for t in turns)):
+            raise NotFound(
+                "no conversation with that id: ask a question first, and send the "
+                "conversation_id its answer returned",
+                code="unknown_conversation",
+            )
+        return turns
+
+    def handoff(
+        self,
+        conversation_id: str,
+        *,
+        reader: Reader = "public",
+        answer_id: str | None = None,
+        message: str | None = None,
+    ) -> Ticket:
+        """A ticket for a person to take over, with the context packet; one per conversation
+        while it is open (asking again returns the same ticket)."""
+        store = self.require_store()
+        turns = self._conversation(store, conversation_id, reader)
+        feedback = store.feedback(conversation_id)
+        reasons = ["requested"]
+        if any(not f.helpful for f in feedback):
+            reasons.append("thumbs_down")
+        packet = context_packet(
+            turns,
+            feedback,
+            language=self.settings.agent_language,
+            reasons=reasons,
+            message=message,
+        )
+        packet["answer_id"] = answer_id
+        return store.create_ticket(
+            conversation_id, packet, turns[-1].language, notify=bool(self.settings.webhook_url)
+        )
+
+    def ticket_for(self, ticket_id: str, conversation_id: str) -> Ticket:
+        """A customer's view of their ticket: only with the conversation it came from."""
+        ticket = self.require_store().ticket(ticket_id)
+        if ticket.conversation_id != conversation_id:
+            raise NotFound("no ticket with that id in this conversation", code="unknown_ticket")
+        return ticket
+
+    def start_background(self) -> None:
+        """`helpdesk serve`'s background work: the webhook deliveries and the retention purge."""
+        store = self.store()
+        if store is None:
+            return
+        if self.settings.webhook_url:
+            deliverer = WebhookDeliverer(
+                store,
+                self.settings.webhook_url,
+                secret=self.settings.webhook_secret,
+                max_backoff=self.settings.webhook_max_backoff,
+            )
+            deliverer.start()
+            self._background.append(deliverer.stop)
+        if self.settings.retention_days > 0:
+            stop = threading.Event()
+
+            def purge() -> None:
+                while not stop.is_set():
+                    try:
+                        counts = store.purge()
+                        if any(counts.values()):
+                            log.info("purged data older than the retention: %s", counts)
+                    except StoreUnavailable as error:
+                        log.warning("purge skipped: %s", error.detail)
+                    stop.wait(_PURGE_EVERY_SECONDS)
+
+            threading.Thread(target=purge, name="purge", daemon=True).start()
+            self._background.append(stop.set)
+
+    def close(self) -> None:
+        """Stop the background work and flush the store's queued writes."""
+        for stop in self._background:
+            stop()
+        self._background.clear()
+        if self._store is not None:
+            self._store.close()
 
     def search(self, query: Query, sections: int = 2) -> SearchResults:
         """Up to ``query.k`` articles, best first, each with its best-matching passage and up to
@@ -264,11 +429,18 @@ class Helpdesk:
         return SearchResults(hits, correction)
 
     def ask(
-        self, query: Query, locale: str | None = None, conversation_id: str | None = None
+        self,
+        query: Query,
+        locale: str | None = None,
+        conversation_id: str | None = None,
+        *,
+        context: CustomerContext | None = None,
+        surface: str = "api",
     ) -> Answer:
         """The final answer (what :meth:`ask_events` ends with)."""
         final: Answer | None = None
-        for event in self.ask_events(query, locale, conversation_id):
+        events = self.ask_events(query, locale, conversation_id, context=context, surface=surface)
+        for event in events:
             if isinstance(event, Final):
                 final = event.answer
         assert final is not None
@@ -280,20 +452,39 @@ class Helpdesk:
         locale: str | None = None,
         conversation_id: str | None = None,
         cancelled: Callable[[], bool] | None = None,
+        *,
+        context: CustomerContext | None = None,
+        surface: str = "api",
     ) -> Generator[AnswerEvent, None, None]:
         """sources, draft, token..., final: see :mod:`helpdesk.answering.generative`.
 
         Answers in the asker's language (the question's, else the locale's). A follow-up in a
         conversation is rewritten into a standalone question before retrieval. ``cancelled``
         says the client has gone: generation then stops and nothing more is yielded.
+        ``context`` is what the host page knows of the customer: their plan decides which
+        plan-limited documents they read, their product's documents rank first. The final
+        answer says whether to offer a person (its ``escalation``); the turn is stored.
         """
         started = time.monotonic()
+        context = context or CustomerContext()
         conversation_id = conversation_id or self.conversations.new_id()
         history = self.conversations.history(conversation_id)
-        language = _language(query.text, locale)
+        language = _language(query.text, locale or context.locale)
+        query = replace(
+            query,
+            plan=query.plan or context.plan,
+            customer_product=query.customer_product or context.product,
+        )
         retriever = self.retriever()
+        # Agents' questions are not customers': no frustration to read, no person to offer.
+        mood = self.classifier.mood(query.text) if query.reader == "public" else _AGENT_MOOD
+        follow_up_from = (
+            history[-self.settings.conversation_turns :] if self.settings.conversation_turns else []
+        )
         # Typos corrected before anything reads the question: retrieval, confidence, the LLM.
-        standalone = retriever.correct(standalone_question(query.text, history), query.reader).text
+        standalone = retriever.correct(
+            standalone_question(query.text, follow_up_from), query.reader
+        ).text
         passages = retriever.retrieve(replace(query, text=standalone))
         # The best passage's translation into the asker's language, when the index has one.
         passages = with_twin(
@@ -339,12 +530,101 @@ class Helpdesk:
             final = _prefer_faq(draft, final)
         final = replace(
             final,
+            answer_id=secrets.token_urlsafe(12),
+            escalation=self._escalation(query.text, mood, final, history),
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
         )
-        self.conversations.add(
-            conversation_id, Turn(query.text, standalone, final.text, final.language)
-        )
+        self.conversations.add(turn_record(final, query, mood, context, surface))
         yield Final(final)
+
+    def _escalation(
+        self, question: str, mood: Mood, answer: Answer, history: list[TurnRecord]
+    ) -> Escalation:
+        """Whether this reply offers a person (HELPDESK_ESCALATION_RULES), and why."""
+        rules = self.settings.escalation_rules if mood is not _AGENT_MOOD else ()
+        repeated = False
+        if "repeated" in rules and history:
+            earlier = [t.question for t in history]
+            use = self._use()
+            vectors = use.embed_documents([question, *earlier])
+            repeated = repeats(question, vectors[0], earlier, vectors[1:])
+        signals = Signals(
+            asked_for_person="asked_for_person" in mood.cues,
+            frustration=mood.frustration,
+            repeated=repeated,
+            not_covered=answer.handoff,
+            previous_not_covered=bool(history) and history[-1].not_covered,
+        )
+        return escalation(signals, rules, self.settings.frustration_threshold)
+
+
+def turn_record(
+    answer: Answer, query: Query, mood: Mood, context: CustomerContext, surface: str
+) -> TurnRecord:
+    """What the store keeps of one question and its answer."""
+    cited = {c.chunk_id for c in answer.citations}
+    return TurnRecord(
+        id=answer.answer_id,
+        conversation_id=answer.conversation_id,
+        at=_now(),
+        question=query.text,
+        standalone=answer.standalone_question,
+        answer=answer.text,
+        language=answer.language,
+        reader=query.reader,
+        surface=surface,
+        not_covered=answer.handoff,
+        grounded=answer.grounded,
+        confidence=float(answer.confidence),
+        generated_by=answer.generated_by,
+        citations=[
+            {
+                "title": c.title,
+                "url": c.url,
+                "source": c.source,
+                "chunk_id": c.chunk_id,
+                "language": c.language,
+            }
+            for c in answer.citations
+        ],
+        sources=[
+            {
+                "chunk_id": p.chunk.id,
+                "title": p.chunk.title,
+                "url": p.chunk.url,
+                "source": p.chunk.source,
+                "audience": p.chunk.audience,
+                "score": round(float(p.score), 4),
+                "cited": p.chunk.id in cited,
+            }
+            for p in answer.passages
+        ],
+        verification=answer.verification,
+        fallback_reason=answer.fallback_reason,
+        frustration=float(mood.frustration),
+        mood=mood.label,
+        cues=list(mood.cues),
+        escalation=list(answer.escalation.reasons) if answer.escalation else [],
+        timings=dict(answer.timings),
+        context=context.as_dict(),
+    )
+
+
+_AGENT_MOOD = Mood(label="calm", probabilities={}, cues=(), frustration=0.0)
+_CLASSIFIERS: dict[str, FrustrationClassifier] = {}
+_CLASSIFIERS_LOCK = threading.Lock()
+
+
+def _shared_classifier(use: Embedder) -> FrustrationClassifier:
+    """One classifier per process and model: it trains once, however many Helpdesks there are."""
+    with _CLASSIFIERS_LOCK:
+        if use.model_id not in _CLASSIFIERS:
+            _CLASSIFIERS[use.model_id] = FrustrationClassifier(use)
+        return _CLASSIFIERS[use.model_id]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _prefer_faq(draft: Answer, final: Answer) -> Answer:

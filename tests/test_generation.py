@@ -11,6 +11,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from helpdesk import create_app
 from helpdesk.answering.prompt import PromptTemplate, clip, escape
 from helpdesk.answering.verify import Verifier, numbers_in, split_answer, strip_citations
 from helpdesk.config import Settings
-from helpdesk.conversation import Conversations, Turn, is_follow_up, standalone_question
+from helpdesk.conversation import Conversations, is_follow_up, standalone_question
 from helpdesk.embeddings import USEEmbeddings
 from helpdesk.errors import ConfigError
 from helpdesk.llm import LLMError
 from helpdesk.service import Helpdesk
+from helpdesk.store import TurnRecord
 from helpdesk.text import Tokenizer
 from helpdesk.types import Passage
 
@@ -280,8 +282,26 @@ def test_follow_ups_are_recognised(question: str, follow_up: bool) -> None:
     assert is_follow_up(question) is follow_up
 
 
+def _turn(question: str, conversation_id: str = "conversation-a") -> TurnRecord:
+    return TurnRecord(
+        id=f"answer-{question}",
+        conversation_id=conversation_id,
+        at=datetime.now(UTC),
+        question=question,
+        standalone=question,
+        answer="Two years.",
+        language="en",
+        reader="public",
+        surface="api",
+        not_covered=False,
+        grounded=True,
+        confidence=0.8,
+        generated_by="extractive",
+    )
+
+
 def test_a_follow_up_carries_the_previous_question() -> None:
-    history = [Turn("How long is the warranty?", "How long is the warranty?", "Two years.", "en")]
+    history = [_turn("How long is the warranty?")]
     assert standalone_question("What about the Lumo Cam?", history) == (
         "How long is the warranty? — the Lumo Cam?"
     )
@@ -292,10 +312,10 @@ def test_a_follow_up_carries_the_previous_question() -> None:
 def test_conversations_are_bounded() -> None:
     store = Conversations(turns=2, limit=3)
     for i in range(5):
-        store.add("conversation-a", Turn(f"q{i}", f"q{i}", "a", "en"))
+        store.add("conversation-a", _turn(f"q{i}"))
     assert [t.question for t in store.history("conversation-a")] == ["q3", "q4"]
     for name in ("b", "c", "d"):
-        store.add(f"conversation-{name}", Turn("q", "q", "a", "en"))
+        store.add(f"conversation-{name}", _turn("q", f"conversation-{name}"))
     assert store.history("conversation-a") == []  # the oldest conversation went first
     assert Conversations(turns=0).history("x") == []
 

@@ -7,8 +7,6 @@ real browser by tests/test_browser.py.
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
 
 import pytest
 from conftest import SECRET, build_small_index
@@ -149,22 +147,21 @@ def test_the_console_is_off_without_keys(built: Settings) -> None:
     assert response.get_json()["code"] == "agent_console_off"
 
 
-def test_feedback_is_recorded_without_free_text(client: FlaskClient, built: Settings) -> None:
+def test_feedback_is_stored_with_the_conversation(client: FlaskClient) -> None:
     conversation = client.post("/api/ask", json={"question": "How long is the warranty?"})
-    conversation_id = conversation.get_json()["conversation_id"]
-    response = client.post(
-        "/api/feedback", json={"conversation_id": conversation_id, "helpful": True}
-    )
-    assert response.status_code == 204
-    lines = (Path(built.data_dir) / "feedback.jsonl").read_text("utf-8").splitlines()
-    assert json.loads(lines[-1])["conversation_id"] == conversation_id
-    assert json.loads(lines[-1])["helpful"] is True
-    bad = client.post("/api/feedback", json={"conversation_id": conversation_id, "helpful": "y"})
+    answer = conversation.get_json()
+    ids = {"conversation_id": answer["conversation_id"], "answer_id": answer["answer_id"]}
+    response = client.post("/api/feedback", json={**ids, "helpful": True})
+    assert response.status_code == 200
+    assert response.get_json() == {"recorded": True, "offer_handoff": False}
+    helpdesk: Helpdesk = client.application.extensions["helpdesk"]
+    store = helpdesk.store()
+    assert store is not None and store.flush()
+    stored = store.feedback(answer["conversation_id"])
+    assert [(f.answer_id, f.helpful) for f in stored] == [(answer["answer_id"], True)]
+    bad = client.post("/api/feedback", json={**ids, "helpful": "y"})
     assert bad.status_code == 422
-    extra = client.post(
-        "/api/feedback",
-        json={"conversation_id": conversation_id, "helpful": False, "comment": "my email is"},
-    )
+    extra = client.post("/api/feedback", json={**ids, "helpful": False, "rating": 1})
     assert extra.get_json()["code"] == "unknown_field"
 
 

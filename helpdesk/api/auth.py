@@ -33,3 +33,10 @@ def require_agent() -> None:
         )
     if not any(hmac.compare_digest(given.encode(), key.encode()) for key in keys):
         raise Forbidden("that agent key is not valid", code="bad_credential")
+
+
+def agent_name() -> str:
+    """Who the signed-in agent is: the HTTP Basic user name, or "agent" for a Bearer key."""
+    auth = request.authorization
+    name = (auth.username or "").strip() if auth is not None and auth.type == "basic" else ""
+    return name[:64] or "agent"

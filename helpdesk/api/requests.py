@@ -2,8 +2,9 @@
 
 The public endpoints and the agents' endpoints take the same fields, with two differences: an
 agent may narrow search to one audience of documents (``audience``: all, public or internal),
-and the widget may send the customer's context (``plan``, ``customer_id``). A bad field is a
-problem+json error naming it, never a 500.
+and the widget may send the customer's ``context`` (product, plan, locale, customer_id; the
+older top-level ``plan`` and ``customer_id`` still work). A bad field is a problem+json error
+naming it, never a 500.
 """
 
 from __future__ import annotations
@@ -19,13 +20,22 @@ from ..conversation import valid_id
 from ..errors import BadRequest, PayloadTooLarge, UnprocessableRequest
 from ..service import Helpdesk
 from ..text import SUPPORTED
-from ..types import Query, Reader
+from ..types import CustomerContext, Query, Reader
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 SEARCH_PARAMS = frozenset({"q", "k", "product", "language"})
-ASK_FIELDS = frozenset({"question", "locale", "product", "language", "k", "conversation_id"})
-# The widget's customer context: checked, and (as yet) not used.
-CONTEXT_FIELDS = frozenset({"plan", "customer_id"})
+ASK_FIELDS = frozenset(
+    {"question", "locale", "product", "language", "k", "conversation_id", "context", "surface"}
+)
+# The customer context's fields; plan and customer_id are also read from the top level.
+CONTEXT_FIELDS = frozenset({"product", "plan", "locale", "customer_id"})
+LEGACY_CONTEXT_FIELDS = frozenset({"plan", "customer_id"})
+# Where a question was asked (for the record): the front ends say which they are.
+SURFACES = ("widget", "help", "api")
+FEEDBACK_REASONS = ("wrong", "incomplete", "not_my_question", "other")
+MAX_COMMENT_CHARS = 1000
+MAX_HANDOFF_MESSAGE_CHARS = 2000
+TICKET_STATUSES = ("open", "claimed", "resolved", "all")
 # An agent's choice of documents: what both audiences hold, or one of them only.
 AUDIENCES = ("all", "public", "internal")
 
@@ -42,6 +52,24 @@ class AskRequest:
     query: Query
     locale: str | None = None
     conversation_id: str | None = None
+    context: CustomerContext = CustomerContext()  # noqa: RUF009 (frozen, so immutable)
+    surface: str = "api"
+
+
+@dataclass(frozen=True)
+class FeedbackRequest:
+    conversation_id: str
+    helpful: bool
+    answer_id: str | None = None
+    reason: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    conversation_id: str
+    answer_id: str | None = None
+    message: str | None = None
 
 
 def search_request(args: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> SearchRequest:
@@ -59,20 +87,11 @@ def search_request(args: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> 
 def ask_request(body: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> AskRequest:
     """``POST /api/ask`` or ``/api/agent/ask`` JSON body. An agent's answer draws on the public
     documents, or on the public and internal ones (``audience`` public, or all / internal)."""
-    extra = {"audience"} if agent else CONTEXT_FIELDS
+    extra = {"audience"} if agent else LEGACY_CONTEXT_FIELDS
     reject_unknown(set(body), ASK_FIELDS | extra, "field")
-    for name in CONTEXT_FIELDS & set(body):
-        value = body.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > 64):
-            raise UnprocessableRequest(
-                f"'{name}' must be a string of at most 64 characters", code=f"bad_{name}"
-            )
+    context = customer_context(body)
     text = question(body.get("question"), "question", helpdesk.settings.max_question_chars)
-    locale = body.get("locale")
-    if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
-        raise UnprocessableRequest(
-            f"'locale' must look like 'ko', 'en' or 'ko-KR', got {locale!r}", code="bad_locale"
-        )
+    locale = _locale(body.get("locale"), "locale")
     conversation_id = body.get("conversation_id")
     if conversation_id is not None and (
         not isinstance(conversation_id, str) or not valid_id(conversation_id)
@@ -84,21 +103,110 @@ def ask_request(body: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> Ask
         )
     k = whole_k(body.get("k"), helpdesk.settings.top_k, helpdesk.settings.max_k)
     reader, _ = _reader(body, agent)
-    return AskRequest(_query(text, k, reader, body, helpdesk), locale, conversation_id)
+    surface = "agent" if agent else choice(body.get("surface"), "surface", SURFACES) or "api"
+    query = _query(text, k, reader, body, helpdesk)
+    return AskRequest(query, locale, conversation_id, context, surface)
 
 
-def feedback_request(body: Mapping[str, Any]) -> tuple[str, bool]:
-    """``POST /api/feedback``: the answer's conversation id, and whether it helped."""
-    reject_unknown(set(body), {"conversation_id", "helpful"}, "field")
+def customer_context(body: Mapping[str, Any]) -> CustomerContext:
+    """The ``context`` object (and the older top-level ``plan`` and ``customer_id``)."""
+    given = body.get("context")
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise UnprocessableRequest(
+            "'context' must be an object with product, plan, locale or customer_id",
+            code="bad_context",
+        )
+    reject_unknown(set(given), CONTEXT_FIELDS, "context field")
+    values = {name: body[name] for name in LEGACY_CONTEXT_FIELDS if body.get(name) is not None}
+    values.update({k: v for k, v in given.items() if v is not None})
+    for name, value in values.items():
+        if not isinstance(value, str) or len(value) > 64:
+            raise UnprocessableRequest(
+                f"'{name}' must be a string of at most 64 characters", code=f"bad_{name}"
+            )
+    locale = _locale(values.get("locale"), "context.locale")
+    product = values.get("product", "").strip().lower() or None
+    plan = values.get("plan", "").strip().lower() or None
+    return CustomerContext(product, plan, locale, values.get("customer_id", "").strip() or None)
+
+
+def feedback_request(body: Mapping[str, Any]) -> FeedbackRequest:
+    """``POST /api/feedback``: which answer, whether it helped, and (optionally) why not."""
+    reject_unknown(
+        set(body), {"conversation_id", "answer_id", "helpful", "reason", "comment"}, "field"
+    )
+    conversation_id = _conversation_id(body)
+    answer_id = _optional_id(body, "answer_id")
+    helpful = body.get("helpful")
+    if not isinstance(helpful, bool):
+        raise UnprocessableRequest("'helpful' must be true or false", code="bad_helpful")
+    reason = choice(body.get("reason"), "reason", FEEDBACK_REASONS)
+    comment = _free_text(body.get("comment"), "comment", MAX_COMMENT_CHARS)
+    return FeedbackRequest(conversation_id, helpful, answer_id, reason, comment)
+
+
+def handoff_request(body: Mapping[str, Any]) -> HandoffRequest:
+    """``POST /api/handoff``: the conversation to hand over, and the customer's note."""
+    reject_unknown(set(body), {"conversation_id", "answer_id", "message"}, "field")
+    return HandoffRequest(
+        _conversation_id(body),
+        _optional_id(body, "answer_id"),
+        _free_text(body.get("message"), "message", MAX_HANDOFF_MESSAGE_CHARS),
+    )
+
+
+def reply_text(body: Mapping[str, Any]) -> str:
+    """An agent's reply on a ticket."""
+    reject_unknown(set(body), {"text"}, "field")
+    text = _free_text(body.get("text"), "text", MAX_HANDOFF_MESSAGE_CHARS)
+    if text is None:
+        raise BadRequest("'text' is required: the reply to send", code="empty_reply")
+    return text
+
+
+def _conversation_id(body: Mapping[str, Any]) -> str:
     conversation_id = body.get("conversation_id")
     if not isinstance(conversation_id, str) or not valid_id(conversation_id):
         raise UnprocessableRequest(
             "'conversation_id' must be the id an answer returned", code="bad_conversation_id"
         )
-    helpful = body.get("helpful")
-    if not isinstance(helpful, bool):
-        raise UnprocessableRequest("'helpful' must be true or false", code="bad_helpful")
-    return conversation_id, helpful
+    return conversation_id
+
+
+def _optional_id(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not valid_id(value):
+        raise UnprocessableRequest(
+            f"'{name}' must be the id an answer returned", code=f"bad_{name}"
+        )
+    return value
+
+
+def _free_text(value: Any, name: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UnprocessableRequest(f"'{name}' must be a string", code=f"bad_{name}")
+    text = value.strip()
+    if len(text) > limit:
+        raise PayloadTooLarge(
+            f"'{name}' has {len(text)} characters; the limit is {limit}",
+            code=f"{name}_too_long",
+            limit=limit,
+        )
+    return text or None
+
+
+def _locale(value: Any, name: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not _LOCALE.fullmatch(value)):
+        raise UnprocessableRequest(
+            f"'{name}' must look like 'ko', 'en' or 'ko-KR', got {value!r}", code="bad_locale"
+        )
+    return value
 
 
 def products(helpdesk: Helpdesk, reader: Reader) -> frozenset[str]:
@@ -170,7 +278,7 @@ def reject_unknown(keys: set[str], allowed: Collection[str], what: str) -> None:
         raise BadRequest(
             f"unknown {what} {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(sorted(allowed))}",
-            code=f"unknown_{what}",
+            code=f"unknown_{what.replace(' ', '_')}",
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..store import Ticket
 from ..types import (
     Answer,
     AnswerEvent,
@@ -97,6 +98,14 @@ def answer_json(answer: Answer, contact: str, audience: bool = False) -> dict[st
         "standalone_question": answer.standalone_question,
         "timings": answer.timings,
     }
+    if answer.answer_id:
+        body["answer_id"] = answer.answer_id
+    if answer.escalation is not None:
+        body["escalation"] = {
+            "offer": answer.escalation.offer,
+            "reasons": list(answer.escalation.reasons),
+            "frustration": answer.escalation.frustration,
+        }
     if answer.verification is not None:
         body["verification"] = answer.verification
     if answer.fallback_reason:
@@ -104,6 +113,67 @@ def answer_json(answer: Answer, contact: str, audience: bool = False) -> dict[st
     if answer.handoff:
         body["contact"] = contact
     return body
+
+
+# The confirmation a customer sees once their ticket exists, in their language.
+_HANDED_OFF = {
+    "en": "Ticket {reference} created. A support agent will reply here.",
+    "ko": "문의 {reference}번이 접수되었습니다. 상담원이 이곳으로 답변드립니다.",
+}
+
+
+def handoff_json(ticket: Ticket, language: str) -> dict[str, Any]:
+    """What a customer gets back from ``POST /api/handoff``."""
+    template = _HANDED_OFF.get(language, _HANDED_OFF["en"])
+    return {
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "status": ticket.status,
+        "message": template.format(reference=ticket.reference),
+    }
+
+
+def ticket_status_json(ticket: Ticket) -> dict[str, Any]:
+    """A customer's view of their ticket: its status and the agents' replies."""
+    return {
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "status": ticket.status,
+        "replies": [
+            {"author": r.author, "text": r.text, "at": r.at.isoformat()} for r in ticket.replies
+        ],
+    }
+
+
+def ticket_summary_json(ticket: Ticket) -> dict[str, Any]:
+    """One line of the agents' ticket list."""
+    packet = ticket.packet
+    return {
+        "id": ticket.id,
+        "reference": ticket.reference,
+        "status": ticket.status,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "claimed_by": ticket.claimed_by,
+        "language": ticket.language,
+        "summary": packet.get("summary", ""),
+        "frustration": packet.get("frustration", {}).get("latest", 0.0),
+        "reasons": packet.get("reasons", []),
+        "customer": packet.get("customer", {}),
+    }
+
+
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    """A ticket in full, for the agent who opens it: the context packet and the replies."""
+    return {
+        **{k: v for k, v in ticket_summary_json(ticket).items() if k not in ("summary",)},
+        "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+        "conversation_id": ticket.conversation_id,
+        "packet": ticket.packet,
+        "replies": [
+            {"author": r.author, "text": r.text, "at": r.at.isoformat()} for r in ticket.replies
+        ],
+    }
 
 
 def event_json(event: AnswerEvent, contact: str, audience: bool = False) -> dict[str, Any]:

@@ -12,9 +12,29 @@ from flask.typing import ResponseReturnValue
 
 from ..service import Helpdesk
 from ..text import SUPPORTED
-from .auth import require_agent
-from .requests import ask_request, feedback_request, json_body, products, search_request
-from .responses import answer_json, corrected_query, search_result, sse
+from .auth import agent_name, require_agent
+from .requests import (
+    TICKET_STATUSES,
+    ask_request,
+    choice,
+    feedback_request,
+    handoff_request,
+    json_body,
+    products,
+    reject_unknown,
+    reply_text,
+    search_request,
+)
+from .responses import (
+    answer_json,
+    corrected_query,
+    handoff_json,
+    search_result,
+    sse,
+    ticket_json,
+    ticket_status_json,
+    ticket_summary_json,
+)
 
 api = Blueprint("api", __name__)
 # Same origin only: these endpoints never get CORS headers (see helpdesk.app).
@@ -54,12 +74,22 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
     helpdesk = _helpdesk()
     asked = ask_request(json_body(), helpdesk, agent)
     contact = helpdesk.settings.handoff_contact
+    context, surface = asked.context, asked.surface
     if not stream:
-        answer = helpdesk.ask(asked.query, asked.locale, asked.conversation_id)
+        answer = helpdesk.ask(
+            asked.query, asked.locale, asked.conversation_id, context=context, surface=surface
+        )
         return jsonify(answer_json(answer, contact, audience=agent))
     # waitress tells whether the client is still there; generation stops when it is not.
     gone = request.environ.get("waitress.client_disconnected")
-    events = helpdesk.ask_events(asked.query, asked.locale, asked.conversation_id, cancelled=gone)
+    events = helpdesk.ask_events(
+        asked.query,
+        asked.locale,
+        asked.conversation_id,
+        cancelled=gone,
+        context=context,
+        surface=surface,
+    )
     # Retrieval runs before the response starts, so a missing index or a bad filter is still
     # a problem+json error rather than a broken stream.
     first = next(events)
@@ -124,10 +154,37 @@ def config() -> ResponseReturnValue:
 
 @api.post("/api/feedback")
 def feedback() -> ResponseReturnValue:
-    """Was this answer helpful? Only a yes/no per conversation: no free text, so no PII."""
-    conversation_id, helpful = feedback_request(json_body())
-    _helpdesk().record_feedback(conversation_id, helpful)
-    return "", 204
+    """Was this answer helpful, and if not, why. A thumbs down offers a person."""
+    given = feedback_request(json_body())
+    offer = _helpdesk().record_feedback(
+        given.conversation_id,
+        given.helpful,
+        answer_id=given.answer_id,
+        reason=given.reason,
+        comment=given.comment,
+    )
+    return jsonify({"recorded": True, "offer_handoff": offer})
+
+
+@api.post("/api/handoff")
+def handoff() -> ResponseReturnValue:
+    """Hand the conversation to a person: a ticket with the context packet for the agent."""
+    helpdesk = _helpdesk()
+    given = handoff_request(json_body())
+    ticket = helpdesk.handoff(
+        given.conversation_id, answer_id=given.answer_id, message=given.message
+    )
+    body = handoff_json(ticket, ticket.language)
+    return jsonify(body), 201, {"Location": f"/api/handoff/{ticket.id}"}
+
+
+@api.get("/api/handoff/<ticket_id>")
+def handoff_status(ticket_id: str) -> ResponseReturnValue:
+    """A customer's ticket: its status and the agents' replies (with its conversation_id)."""
+    reject_unknown(set(request.args), {"conversation_id"}, "parameter")
+    conversation_id = request.args.get("conversation_id", "")
+    ticket = _helpdesk().ticket_for(ticket_id, conversation_id)
+    return jsonify(ticket_status_json(ticket))
 
 
 @api.get("/healthz")
@@ -142,12 +199,16 @@ def readyz() -> ResponseReturnValue:
     helpdesk = _helpdesk()
     helpdesk.warm_up()
     snapshot = helpdesk.retriever().snapshot
+    store = helpdesk.store()
     return jsonify(
         {
             "status": "ready",
             "generation": snapshot.name,
             "chunks": len(snapshot.chunks),
             "embedding_models": snapshot.manifest.get("embedding_models"),
+            # Writes queued, written, retried and dropped: a database that is away shows here,
+            # while answers go on.
+            "store": store.stats if store is not None else None,
         }
     )
 
@@ -172,3 +233,50 @@ def agent_search() -> ResponseReturnValue:
 def agent_ask() -> ResponseReturnValue:
     """An answer from public and internal documents (``audience=public``: public only)."""
     return _ask(agent=True, stream=_wants_stream())
+
+
+# -- the agents' tickets ---------------------------------------------------------------------
+
+
+@agent_api.get("/api/agent/tickets")
+def agent_tickets() -> ResponseReturnValue:
+    """Hand-off tickets, newest first: ``status`` open, claimed, resolved or all (default)."""
+    reject_unknown(set(request.args), {"status"}, "parameter")
+    status = choice(request.args.get("status"), "status", TICKET_STATUSES) or "all"
+    store = _helpdesk().require_store()
+    tickets = store.tickets(None if status == "all" else status)
+    return jsonify({"tickets": [ticket_summary_json(t) for t in tickets]})
+
+
+@agent_api.get("/api/agent/tickets/<ticket_id>")
+def agent_ticket(ticket_id: str) -> ResponseReturnValue:
+    """One ticket with its context packet and replies."""
+    return jsonify(ticket_json(_helpdesk().require_store().ticket(ticket_id)))
+
+
+@agent_api.post("/api/agent/tickets/<ticket_id>/claim")
+def agent_claim(ticket_id: str) -> ResponseReturnValue:
+    """Take the ticket (409 when another agent holds it)."""
+    reject_unknown(set(_optional_json()), set(), "field")
+    return jsonify(ticket_json(_helpdesk().require_store().claim(ticket_id, agent_name())))
+
+
+@agent_api.post("/api/agent/tickets/<ticket_id>/reply")
+def agent_reply(ticket_id: str) -> ResponseReturnValue:
+    """Answer the customer: recorded with the ticket, shown in their chat."""
+    text = reply_text(json_body())
+    return jsonify(ticket_json(_helpdesk().require_store().reply(ticket_id, agent_name(), text)))
+
+
+@agent_api.post("/api/agent/tickets/<ticket_id>/resolve")
+def agent_resolve(ticket_id: str) -> ResponseReturnValue:
+    """Close the ticket."""
+    reject_unknown(set(_optional_json()), set(), "field")
+    return jsonify(ticket_json(_helpdesk().require_store().resolve(ticket_id, agent_name())))
+
+
+def _optional_json() -> dict[str, object]:
+    """An action's body: none, or an (empty) JSON object."""
+    if not request.get_data():
+        return {}
+    return json_body()

@@ -652,7 +652,9 @@ def evaluate_answers(
     llm = None
     for name, run_settings, cases in runs:
         # One loaded model for every index.
-        helpdesk = Helpdesk(run_settings) if llm is None else Helpdesk(run_settings, llm=llm)
+        # Evaluation questions are not customers': nothing is stored.
+        edges: dict[str, Any] = {"store": None} if llm is None else {"store": None, "llm": llm}
+        helpdesk = Helpdesk(run_settings, **edges)
         helpdesk.warm_up()
         llm = helpdesk.llm
         say(f"{name}: {len(cases)} cases, backend {run_settings.llm}")
