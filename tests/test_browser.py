@@ -492,7 +492,7 @@ def test_a_frustrated_customer_reaches_an_agent_and_hears_back(
     agent = browser.new_context(  # type: ignore[attr-defined]
         locale=locale,
         http_credentials={"username": "agent", "password": AGENT_KEY},
-        viewport={"width": 1280, "height": 900},
+        viewport={"width": 1280, "height": 1300},  # room for the whole context packet
     )
     try:
         # 1. The widget offers a person, and creates the ticket.
@@ -537,6 +537,7 @@ def test_a_frustrated_customer_reaches_an_agent_and_hears_back(
         a.fill("#ticket-reply-text", REPLY[lang])
         a.click("#ticket-reply-send")
         detail.locator(".ticket-reply-text", has_text=REPLY[lang]).wait_for(timeout=10_000)
+        a.evaluate("window.scrollTo(0, 0)")  # typing the reply scrolled it into view
         shot(a, f"handoff-5-console-ticket{suffix}")
         a.click("#ticket-resolve")
         detail.locator(".ticket-head .status-resolved").wait_for(timeout=10_000)

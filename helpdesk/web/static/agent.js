@@ -91,6 +91,7 @@
       viewTickets: "Tickets",
       ticketFilter: "Status",
       statusAll: "All",
+      statusActive: "Open and claimed",
       status_open: "Open",
       status_claimed: "Claimed",
       status_resolved: "Resolved",
@@ -117,6 +118,7 @@
       reason_repeated: "Repeated question",
       reason_not_covered_twice: "Not covered twice",
       reason_thumbs_down: "Thumbs down",
+      reason_requested: "Asked from the chat",
       note: "The customer's note",
       customer: "Customer",
       customer_product: "Product",
@@ -203,6 +205,7 @@
       viewTickets: "티켓",
       ticketFilter: "상태",
       statusAll: "전체",
+      statusActive: "대기 및 처리 중",
       status_open: "대기",
       status_claimed: "처리 중",
       status_resolved: "해결됨",
@@ -229,6 +232,7 @@
       reason_repeated: "같은 질문 반복",
       reason_not_covered_twice: "두 번 연속 답변 불가",
       reason_thumbs_down: "도움 안 됨 평가",
+      reason_requested: "채팅에서 직접 요청",
       note: "고객 메모",
       customer: "고객",
       customer_product: "제품",
@@ -758,10 +762,13 @@
 
   async function refreshTickets() {
     window.clearTimeout(state.pollTimer);
-    const params = new URLSearchParams({ status: els.ticketFilter.value || "open" });
+    // "active" (the default) is open and claimed: a ticket stays in the list when it is claimed.
+    const filter = els.ticketFilter.value || "active";
+    const params = new URLSearchParams({ status: filter === "active" ? "all" : filter });
     await state.ticketsRequest.run((signal) => agentJson(`/api/agent/tickets?${params}`, { signal }), {
       done(body) {
-        state.tickets = Array.isArray(body.tickets) ? body.tickets.filter((x) => x && typeof x === "object") : [];
+        const tickets = Array.isArray(body.tickets) ? body.tickets.filter((x) => x && typeof x === "object") : [];
+        state.tickets = filter === "active" ? tickets.filter((x) => x.status !== "resolved") : tickets;
         state.ticketsAt = new Date();
         if (state.ticketError && !state.ticketError.conflict) showTicketError(null);
         renderTickets();
