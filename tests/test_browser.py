@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -463,6 +464,31 @@ def test_a_thumbs_down_on_the_help_page_offers_a_person(
     confirmation = p.locator("#handoff-confirmation")  # type: ignore[attr-defined]
     confirmation.filter(has_text=re.compile(r"HD-[A-Z0-9]+")).wait_for(timeout=15_000)
     shot(p, "help-center-handoff")
+
+
+def test_a_hand_off_that_cannot_be_stored_says_so_and_gives_the_contact(
+    sites: dict[str, str], page: object
+) -> None:
+    p = page
+    # The database is away: the server answers 503 store_unavailable (played here by the route).
+    problem = {"title": "Store unavailable", "status": 503, "code": "store_unavailable"}
+    p.route(  # type: ignore[attr-defined]
+        "**/api/handoff",
+        lambda route: route.fulfill(
+            status=503, content_type="application/problem+json", body=json.dumps(problem)
+        ),
+    )
+    p.goto(sites["helpdesk"] + "/demo")  # type: ignore[attr-defined]
+    widget = _widget_ask(p, "How long is the warranty?")
+    widget.locator("[data-testid=message].bot[data-state=final]").last.wait_for(timeout=120_000)
+    widget.locator("[data-testid=handoff]").click()
+    form = widget.locator("[data-testid=handoff-form]")
+    form.locator("[data-testid=handoff-send]").click()
+    status = form.locator("[data-testid=handoff-status].is-error")
+    status.wait_for(timeout=10_000)
+    assert "try again" in status.inner_text() and "@" in status.inner_text()
+    assert not form.locator("[data-testid=handoff-send]").is_disabled()  # free to retry
+    shot(p, "handoff-store-unavailable")
 
 
 # -- from the widget's offer to an agent and back -----------------------------------------------

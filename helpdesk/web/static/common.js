@@ -515,6 +515,7 @@ const Helpdesk = (() => {
         status.appendChild(typeof shown === "string" ? document.createTextNode(shown) : shown);
         status.classList.add("is-error");
         submit.disabled = back.disabled = note.disabled = false;
+        status.scrollIntoView({ block: "nearest" });
       }
     });
     return { form, focus: () => note.focus() };
