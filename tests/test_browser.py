@@ -620,7 +620,9 @@ def test_the_agent_console_shows_internal_results_with_badges(
         p.click("#copy-answer")
         p.locator("#copy-status").filter(has_text="Copied").wait_for(timeout=5_000)
         copied = p.evaluate("navigator.clipboard.readText()")
-        assert "[1]" in copied or "[2]" in copied, copied
+        # Any numbered citation: the answer may cite any passage it was given (it cited [3]
+        # in full-suite runs once the hand-off tests ran before it).
+        assert re.search(r"\[\d+\] ", copied), copied
         shot(p, "agent-console")
     finally:
         context.close()
