@@ -8,9 +8,9 @@ worst candidate, in its own standard deviations) and added with per-language wei
 adapt to the question: BM25 counts more the more a question is bare keywords, and the more of
 its rare terms BM25's best passage holds.
 
-Filters (what the reader may read, product, language) apply inside each ranker's query: Chroma
-gets a ``where`` clause and the others a row mask, so a public request never scores an internal
-chunk.
+Filters (what the reader may read, product, language, the customer's plan) apply inside each
+ranker's query: Chroma gets a ``where`` clause and the others a row mask, so a public request
+never scores an internal chunk, nor a customer a page for another plan.
 Near-duplicate chunks (the same FAQ in two files, a repeated paragraph) are collapsed to the best.
 """
 
@@ -32,7 +32,7 @@ from .index.store import Snapshot
 from .reranking import CrossEncoderReranker
 from .spelling import Speller
 from .text import Tokenizer, detect_language
-from .types import Correction, Passage, Query, Reader, readable
+from .types import Correction, Passage, Query, Reader, plan_key, readable
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -230,7 +230,7 @@ class Retriever:
         rankings: list[Ranking] = []
         balance: dict[str | None, float] = {}
         for language in languages:
-            filters = query.filters()
+            filters = self.snapshot.filters(query)
             if language:
                 filters["language"] = (language,)
             mask = self.snapshot.mask(filters)
@@ -428,7 +428,15 @@ def with_twin(
     row = snapshot.row_of.get(top.chunk.id)
     if row is None or len(vectors) < 2:
         return passages
-    mask = snapshot.mask({"audience": readable(reader), "language": (language,)})
+    # The twin shares the best passage's plans: a translation is limited as its original is,
+    # and a reader who may read the original may read it.
+    mask = snapshot.mask(
+        {
+            "audience": readable(reader),
+            "language": (language,),
+            "plans": (plan_key(top.chunk.plans),),
+        }
+    )
     if mask.sum() < 2:
         return passages
     cosines = np.where(mask, vectors @ vectors[row], -np.inf)
