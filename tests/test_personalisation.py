@@ -22,6 +22,7 @@ from helpdesk.documents.chunking import chunk_document
 from helpdesk.documents.loaders import LoadError
 from helpdesk.index.generations import Layout
 from helpdesk.index.ingest import ingest
+from helpdesk.retrieval import PRODUCT_FLOOR, Fusion
 from helpdesk.service import Helpdesk
 from helpdesk.types import Document, Query, Reader, normalise_plans, plan_values
 
@@ -243,3 +244,36 @@ def test_changing_a_documents_plans_is_noticed_by_the_next_ingest(
     assert report.chunks_added and report.chunks_removed
     assert report.embedded == 0  # the text is unchanged: its vectors come from the cache
     assert "manuals/premium.md" in sources(helpdesk, QUESTION, plan="plus")
+
+
+# -- the customer's product first ---------------------------------------------------------------
+
+
+PRODUCTS = ["lumo-cam", "", "aura-speaker", "lumo-cam", "aura-speaker"]
+SCORES = {0: 8.0, 1: 10.0, 2: 9.0, 3: 6.0, 4: 2.0}
+
+
+def test_the_customers_product_is_raised_and_nothing_else() -> None:
+    raised = Fusion(product_boost=0.5).prefer(SCORES, PRODUCTS, "Lumo-Cam")
+    assert raised[0] == pytest.approx(12.0)  # comparable: raised by half, now first
+    assert raised[3] == 6.0  # under PRODUCT_FLOOR of the best: a weaker match stays where it is
+    assert 6.0 < PRODUCT_FLOOR * 10.0 <= 8.0
+    assert {row: raised[row] for row in (1, 2, 4)} == {1: 10.0, 2: 9.0, 4: 2.0}
+
+
+@pytest.mark.parametrize(
+    ("boost", "product"), [(0.5, None), (0.5, ""), (0.0, "lumo-cam"), (0.5, "nimbus-hub")]
+)
+def test_without_a_product_or_a_boost_the_scores_are_untouched(
+    boost: float, product: str | None
+) -> None:
+    assert Fusion(product_boost=boost).prefer(SCORES, PRODUCTS, product) == SCORES
+
+
+def test_no_customer_context_retrieves_exactly_as_before(served: Settings) -> None:
+    plain = Helpdesk(served).retriever()
+    off = Helpdesk(served.replace(product_boost=0.0)).retriever()
+    for question in ("camera motion alert", "speaker light ring", "return a product"):
+        today = plain.retrieve(Query(question, k=8))
+        assert off.retrieve(Query(question, k=8, customer_product="lumo-cam")) == today
+        assert plain.retrieve(Query(question, k=8, customer_product="no-such")) == today
