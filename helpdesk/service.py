@@ -207,6 +207,7 @@ class Helpdesk:
                 lexical_weight=self.settings.lexical_weight,
                 keyword_boost=self.settings.keyword_boost,
                 coverage_boost=self.settings.coverage_boost,
+                product_boost=self.settings.product_boost,
                 candidates=self.settings.candidates,
                 weights=fusion_weights(parse_fusion_weights(self.settings.fusion_weights)),
             )
