@@ -530,7 +530,7 @@ class Helpdesk:
                 return
             final = _prefer_faq(draft, final)
         final = replace(
-            final,
+            for_plan(final, query.plan),
             answer_id=secrets.token_urlsafe(12),
             escalation=self._escalation(query.text, mood, final, history),
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
@@ -557,6 +557,27 @@ class Helpdesk:
             previous_not_covered=bool(history) and history[-1].not_covered,
         )
         return escalation(signals, rules, self.settings.frustration_threshold)
+
+
+# What an answer drawn from a plan-limited page says first, so the customer knows why they are
+# told something others are not.
+_FOR_PLAN = {
+    "en": "As a {plan} plan customer: ",
+    "ko": "{plan} 요금제 고객님께 해당하는 안내입니다. ",
+}
+
+
+def for_plan(answer: Answer, plan: str | None) -> Answer:
+    """The answer addressed to the customer's plan, when it cites a page limited to plans
+    that include theirs."""
+    if not plan or answer.handoff or not answer.citations:
+        return answer
+    cited = {c.chunk_id for c in answer.citations}
+    if not any(p.chunk.id in cited and plan in p.chunk.plans for p in answer.passages):
+        return answer
+    name = plan.title() if answer.language == "en" else plan
+    lead = _FOR_PLAN.get(answer.language, _FOR_PLAN["en"]).format(plan=name)
+    return replace(answer, text=lead + answer.text)
 
 
 def turn_record(
