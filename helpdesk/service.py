@@ -36,7 +36,7 @@ from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Retriever, fusion_weights, with_twin
 from .snippets import make_snippet
 from .store import FeedbackRecord, Store, StoreUnavailable, Ticket, TurnRecord, WebhookDeliverer
-from .text import Tokenizer, detect_language
+from .text import Tokenizer, detect_language, redact
 from .types import (
     Answer,
     AnswerEvent,
@@ -301,7 +301,14 @@ class Helpdesk:
         store = self.store()
         if store is not None:
             store.record_feedback(
-                FeedbackRecord(conversation_id, answer_id, helpful, reason, comment, _now())
+                FeedbackRecord(
+                    conversation_id,
+                    answer_id,
+                    helpful,
+                    reason,
+                    redact(comment or "") or None,
+                    _now(),
+                )
             )
         return not helpful and "thumbs_down" in self.settings.escalation_rules
 
@@ -339,7 +346,7 @@ class Helpdesk:
             feedback,
             language=self.settings.agent_language,
             reasons=reasons,
-            message=message,
+            message=redact(message or "") or None,
         )
         packet["answer_id"] = answer_id
         return store.create_ticket(
@@ -583,14 +590,15 @@ def for_plan(answer: Answer, plan: str | None) -> Answer:
 def turn_record(
     answer: Answer, query: Query, mood: Mood, context: CustomerContext, surface: str
 ) -> TurnRecord:
-    """What the store keeps of one question and its answer."""
+    """What the store keeps of one question and its answer: the customer's words without their
+    personal data (answers come from the knowledge base, and keep its phone numbers)."""
     cited = {c.chunk_id for c in answer.citations}
     return TurnRecord(
         id=answer.answer_id,
         conversation_id=answer.conversation_id,
         at=_now(),
-        question=query.text,
-        standalone=answer.standalone_question,
+        question=redact(query.text),
+        standalone=redact(answer.standalone_question),
         answer=answer.text,
         language=answer.language,
         reader=query.reader,
