@@ -475,8 +475,9 @@ class Helpdesk:
         """
         started = time.monotonic()
         context = context or CustomerContext()
+        # A new conversation has no history to read.
+        history = self.conversations.history(conversation_id) if conversation_id else []
         conversation_id = conversation_id or self.conversations.new_id()
-        history = self.conversations.history(conversation_id)
         language = _language(query.text, locale or context.locale)
         query = replace(
             query,
