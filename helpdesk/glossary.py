@@ -122,7 +122,7 @@ class Rewriter:
     word, instead of an unknown one that counts against the question. A word the pages use is
     never rewritten, and only a member in the same script replaces it (an English question keeps
     English words). Counts are per audience scope, so a rewrite never names a word only internal
-    pages use for a public request.
+    or plan-limited pages use for a public request.
     """
 
     def __init__(self, glossary: Glossary, chunks: Sequence[Chunk]) -> None:
@@ -138,7 +138,7 @@ class Rewriter:
         texts = [
             f"{c.title} {c.text}".lower()
             for c in self.chunks
-            if scope != "public" or c.audience == "public"
+            if scope != "public" or c.for_everyone
         ]
         members = {m.lower() for g in self.groups for m in g}
         counts = {}

@@ -36,7 +36,7 @@ from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Retriever, fusion_weights, with_twin
 from .snippets import make_snippet
 from .store import FeedbackRecord, Store, StoreUnavailable, Ticket, TurnRecord, WebhookDeliverer
-from .text import Tokenizer, detect_language
+from .text import Tokenizer, detect_language, redact
 from .types import (
     Answer,
     AnswerEvent,
@@ -207,6 +207,7 @@ class Helpdesk:
                 lexical_weight=self.settings.lexical_weight,
                 keyword_boost=self.settings.keyword_boost,
                 coverage_boost=self.settings.coverage_boost,
+                product_boost=self.settings.product_boost,
                 candidates=self.settings.candidates,
                 weights=fusion_weights(parse_fusion_weights(self.settings.fusion_weights)),
             )
@@ -300,7 +301,14 @@ class Helpdesk:
         store = self.store()
         if store is not None:
             store.record_feedback(
-                FeedbackRecord(conversation_id, answer_id, helpful, reason, comment, _now())
+                FeedbackRecord(
+                    conversation_id,
+                    answer_id,
+                    helpful,
+                    reason,
+                    redact(comment or "") or None,
+                    _now(),
+                )
             )
         return not helpful and "thumbs_down" in self.settings.escalation_rules
 
@@ -338,7 +346,7 @@ class Helpdesk:
             feedback,
             language=self.settings.agent_language,
             reasons=reasons,
-            message=message,
+            message=redact(message or "") or None,
         )
         packet["answer_id"] = answer_id
         return store.create_ticket(
@@ -467,8 +475,9 @@ class Helpdesk:
         """
         started = time.monotonic()
         context = context or CustomerContext()
+        # A new conversation has no history to read.
+        history = self.conversations.history(conversation_id) if conversation_id else []
         conversation_id = conversation_id or self.conversations.new_id()
-        history = self.conversations.history(conversation_id)
         language = _language(query.text, locale or context.locale)
         query = replace(
             query,
@@ -529,7 +538,7 @@ class Helpdesk:
                 return
             final = _prefer_faq(draft, final)
         final = replace(
-            final,
+            for_plan(final, query.plan),
             answer_id=secrets.token_urlsafe(12),
             escalation=self._escalation(query.text, mood, final, history),
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
@@ -558,17 +567,39 @@ class Helpdesk:
         return escalation(signals, rules, self.settings.frustration_threshold)
 
 
+# What an answer drawn from a plan-limited page says first, so the customer knows why they are
+# told something others are not.
+_FOR_PLAN = {
+    "en": "As a {plan} plan customer: ",
+    "ko": "{plan} 요금제 고객님께 해당하는 안내입니다. ",
+}
+
+
+def for_plan(answer: Answer, plan: str | None) -> Answer:
+    """The answer addressed to the customer's plan, when it cites a page limited to plans
+    that include theirs."""
+    if not plan or answer.handoff or not answer.citations:
+        return answer
+    cited = {c.chunk_id for c in answer.citations}
+    if not any(p.chunk.id in cited and plan in p.chunk.plans for p in answer.passages):
+        return answer
+    name = plan.title() if answer.language == "en" else plan
+    lead = _FOR_PLAN.get(answer.language, _FOR_PLAN["en"]).format(plan=name)
+    return replace(answer, text=lead + answer.text)
+
+
 def turn_record(
     answer: Answer, query: Query, mood: Mood, context: CustomerContext, surface: str
 ) -> TurnRecord:
-    """What the store keeps of one question and its answer."""
+    """What the store keeps of one question and its answer: the customer's words without their
+    personal data (answers come from the knowledge base, and keep its phone numbers)."""
     cited = {c.chunk_id for c in answer.citations}
     return TurnRecord(
         id=answer.answer_id,
         conversation_id=answer.conversation_id,
         at=_now(),
-        question=query.text,
-        standalone=answer.standalone_question,
+        question=redact(query.text),
+        standalone=redact(answer.standalone_question),
         answer=answer.text,
         language=answer.language,
         reader=query.reader,

@@ -123,7 +123,7 @@ class Speller:
                 latin: dict[str, int] = {}
                 hangul: dict[str, int] = {}
                 for chunk in self.chunks:
-                    if scope == "public" and chunk.audience != "public":
+                    if scope == "public" and not chunk.for_everyone:
                         continue
                     text = f"{chunk.title} {chunk.text}".lower()
                     for word in set(_LATIN_WORD.findall(text)):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -17,6 +19,47 @@ def readable(reader: Reader) -> tuple[str, ...]:
     return ("public", "internal") if reader == "agent" else ("public",)
 
 
+# A document may be limited to some plans (front matter ``plans: [plus, premium]``). Its chunks
+# store the plans as one string, sorted and joined by "|" ("" for a document every plan gets),
+# so the plan filter is one more field -> allowed values filter, inside the query like the rest.
+PLAN_SEPARATOR = "|"
+
+
+def plan_key(plans: tuple[str, ...]) -> str:
+    """The stored form of a chunk's plans: "" for every plan, else "plus|premium"."""
+    return PLAN_SEPARATOR.join(plans)
+
+
+def normalise_plans(plans: object) -> tuple[str, ...]:
+    """Plan names as stored: lowercase, sorted, each once. ``plans`` is a list, or a string
+    of names separated by commas or "|" (an HTML meta tag, a CSV cell, the stored form)."""
+    if plans is None:
+        return ()
+    if isinstance(plans, str):
+        items: list[object] = re.split(r"[,|]", plans)
+    elif isinstance(plans, Iterable):
+        items = list(plans)
+    else:
+        items = [plans]
+    names = {str(item).strip().lower() for item in items if item is not None}
+    return tuple(sorted(name for name in names if name))
+
+
+def plan_values(reader: Reader, plan: str | None, stored: Iterable[str]) -> tuple[str, ...] | None:
+    """The stored plan strings a reader with ``plan`` may read, of those in ``stored``; None
+    when nothing needs filtering.
+
+    Documents for every plan ("") are for everyone; a plan-limited one only for customers of
+    one of its plans. An agent without a plan helps every plan and reads everything; an agent
+    asking for a customer (with their plan) reads what that customer reads.
+    """
+    limited = sorted(key for key in set(stored) if key)
+    if not limited or (reader == "agent" and not plan):
+        return None
+    wanted = (plan or "").strip().lower()
+    return ("", *(key for key in limited if wanted and wanted in key.split(PLAN_SEPARATOR)))
+
+
 @dataclass(frozen=True)
 class DocumentMeta:
     """What a source document says about itself (front matter, sidecar or folder)."""
@@ -28,6 +71,7 @@ class DocumentMeta:
     audience: str = "public"
     product: str = ""
     updated: str = ""
+    plans: tuple[str, ...] = ()  # the plans the document is limited to (none: every plan)
 
 
 @dataclass(frozen=True)
@@ -77,6 +121,14 @@ class Chunk:
     kind: str = "section"
     question: str = ""
     answer: str = ""
+    plans: tuple[str, ...] = ()  # limited to these plans (lowercase, sorted); () for every plan
+
+    @property
+    def for_everyone(self) -> bool:
+        """Whether every customer may read it: public and not limited to some plans. Words
+        built from the index for the public (spelling, glossary rewrites, term statistics)
+        come from these chunks only."""
+        return self.audience == "public" and not self.plans
 
     @property
     def topic(self) -> str:
@@ -104,6 +156,7 @@ class Chunk:
             "kind": self.kind,
             "question": self.question,
             "answer": self.answer,
+            "plans": plan_key(self.plans),
         }
 
     @classmethod
@@ -125,6 +178,7 @@ class Chunk:
             kind=str(meta.get("kind", "section")),
             question=str(meta.get("question", "")),
             answer=str(meta.get("answer", "")),
+            plans=normalise_plans(str(meta.get("plans", ""))),
         )
 
 
@@ -211,7 +265,8 @@ class Query:
     product: str | None = None  # this product's documents and general ones
     language: str | None = None  # only documents in this language
     # The customer's context (personalisation): their plan, whose plan-limited documents they
-    # may read, and their product, whose documents rank first (a preference, not a filter).
+    # may read (see plan_values), and their product, whose documents rank first (a preference,
+    # not a filter: see Fusion.product_boost).
     plan: str | None = None
     customer_product: str | None = None
 

@@ -190,3 +190,36 @@ def test_a_hand_off_outlives_a_webhook_that_is_down(loop_server: tuple[str, Rece
     assert body["ticket"]["id"] == ticket_id
     assert body["ticket"]["packet"]["message"] == "급해요"
     assert body["ticket"]["packet"]["conversation"][0]["question"].startswith("상담원 연결")
+
+
+PREMIUM_PAGE = "manuals/en/premium-support.md"
+
+
+def test_a_plan_limited_page_reaches_only_its_plan(loop_server: tuple[str, Receiver]) -> None:
+    url, _ = loop_server
+    question = "What is the priority phone number for premium support?"
+
+    def cited(**context: str) -> tuple[set[str], str]:
+        answer = _ask(url, question, context=context)
+        return {c["source"] for c in answer["citations"]}, answer["answer"]
+
+    premium, text = cited(plan="Premium")
+    assert PREMIUM_PAGE in premium
+    assert text.startswith("As a Premium plan customer:"), text  # addressed to their plan
+    assert "1-800-555-0177" in text
+    for context in ({}, {"plan": "basic"}, {"plan": "plus"}):
+        sources, text = cited(**context)
+        assert PREMIUM_PAGE not in sources, context
+        assert "1-800-555-0177" not in text, context
+    search = httpx.get(f"{url}/api/search", params={"q": "premium priority line"}, timeout=30)
+    assert PREMIUM_PAGE not in {r["source"] for r in search.json()["results"]}
+
+
+def test_the_customers_product_ranks_first(loop_server: tuple[str, Receiver]) -> None:
+    url, _ = loop_server
+    for question in ("What do the light colours mean?", "와이파이 연결이 안 돼요"):
+        for product in ("aura-speaker", "lumo-cam", "nimbus-hub"):
+            answer = _ask(url, question, context={"product": product})
+            assert answer["citations"], (question, product)
+            first = answer["citations"][0]
+            assert first["product"] == product, (question, product, first)

@@ -420,3 +420,28 @@ def test_retention_purges_old_conversations(built: Settings, tmp_path: Path) -> 
         assert store.turns(answer["conversation_id"]) == []
     finally:
         store.close()
+
+
+def test_personal_data_never_reaches_the_store(client: FlaskClient) -> None:
+    answer = ask(client, "My email is kim@example.com, how long do I have to return a product?")
+    conversation = answer["conversation_id"]
+    client.post(
+        "/api/feedback",
+        json={
+            "conversation_id": conversation,
+            "answer_id": answer["answer_id"],
+            "helpful": False,
+            "comment": "call 010-1234-5678",
+        },
+    )
+    created = client.post(
+        "/api/handoff", json={"conversation_id": conversation, "message": "주민번호 900101-1234567"}
+    ).get_json()
+    ticket = client.get(f"/api/agent/tickets/{created['ticket_id']}", headers=agent()).get_json()
+    stored = str(ticket)
+    for secret in ("kim@example.com", "010-1234-5678", "900101-1234567"):
+        assert secret not in stored
+    packet = ticket["packet"]
+    assert packet["conversation"][0]["question"].startswith("My email is [email]")
+    assert packet["message"] == "주민번호 [rrn]"
+    assert "[phone]" in " ".join(packet["tried"])

@@ -72,9 +72,10 @@ def source_json(number: int, passage: Passage) -> dict[str, Any]:
 
 def answer_json(answer: Answer, contact: str, audience: bool = False) -> dict[str, Any]:
     """The public JSON shape of an Answer (with each citation's audience, for agents)."""
-    by_chunk = {p.chunk.id: p.chunk.audience for p in answer.passages} if audience else {}
+    chunks = {p.chunk.id: p.chunk for p in answer.passages}
     citations = []
     for c in answer.citations:
+        chunk = chunks.get(c.chunk_id)
         citation = {
             "id": c.id,
             "title": c.title,
@@ -82,9 +83,10 @@ def answer_json(answer: Answer, contact: str, audience: bool = False) -> dict[st
             "snippet": c.snippet,
             "language": c.language,
             "source": c.source,
+            "product": chunk.product or None if chunk else None,
         }
         if audience:
-            citation["audience"] = by_chunk.get(c.chunk_id, "public")
+            citation["audience"] = chunk.audience if chunk else "public"
         citations.append(citation)
     body: dict[str, Any] = {
         "answer": answer.text,

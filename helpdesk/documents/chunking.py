@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 
-from ..types import Chunk, Document, Section, heading_path
+from ..types import Chunk, Document, Section, heading_path, normalise_plans
 
 # Paragraphs, lines, then sentence ends in English and Korean, then words.
 _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "다. ", "요. ", "; ", ", ", " ", ""]
@@ -61,7 +61,13 @@ def _section_chunks(document: Document, section: Section, split) -> Iterator[Chu
         "product": meta.product,
         "updated": meta.updated,
     }
+    plans = meta.plans
     if section.kind == "faq":
+        if section.overrides.get("plans"):
+            # An entry may narrow its file's plans, never widen them.
+            entry = normalise_plans(section.overrides["plans"])
+            narrowed = tuple(p for p in entry if p in meta.plans)
+            plans = (narrowed or meta.plans) if meta.plans else entry
         fields.update({k: v for k, v in section.overrides.items() if k in fields})
         if section.overrides.get("audience") == "public" and meta.audience == "internal":
             fields["audience"] = "internal"  # an entry cannot loosen its file's marking
@@ -75,7 +81,7 @@ def _section_chunks(document: Document, section: Section, split) -> Iterator[Chu
         if not body:
             continue
         embed_text = _embed_text(fields["title"], section.headings, body)
-        payload = {
+        payload: dict[str, object] = {
             **fields,
             "text": body,
             "embed_text": embed_text,
@@ -84,6 +90,8 @@ def _section_chunks(document: Document, section: Section, split) -> Iterator[Chu
             "question": section.question,
             "answer": section.answer,
         }
+        if plans:  # only then, so the ids of chunks for every plan stay as they were
+            payload["plans"] = list(plans)
         yield Chunk(
             id=chunk_id(meta.source, payload),
             text=body,
@@ -92,5 +100,6 @@ def _section_chunks(document: Document, section: Section, split) -> Iterator[Chu
             kind=section.kind,
             question=section.question,
             answer=section.answer,
+            plans=plans,
             **fields,
         )

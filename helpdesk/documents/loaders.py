@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from ..text import detect_language
-from ..types import Document, DocumentMeta, Section
+from ..types import Document, DocumentMeta, Section, normalise_plans
 
 SIDECAR_SUFFIX = ".meta.yaml"
-META_FIELDS = ("title", "url", "language", "audience", "product", "updated")
+META_FIELDS = ("title", "url", "language", "audience", "product", "updated", "plans")
 
 
 class LoadError(Exception):
@@ -275,6 +275,8 @@ def _faq_sections(entries: Iterable[Any], where: str) -> list[Section]:
             for key in ("product", "language", "url", "audience")
             if _scalar(entry.get(key))
         }
+        if _plans(entry.get("plans")):
+            overrides["plans"] = ",".join(_plans(entry.get("plans")))
         sections.append(
             Section(
                 text=f"{question}\n{answer}",
@@ -378,7 +380,7 @@ def load_document(path: Path, root: Path) -> Document:
 def _document_meta(
     relative: str, path: Path, found: Mapping[str, Any], sections: list[Section]
 ) -> DocumentMeta:
-    values = {key: _scalar(found.get(key)) for key in META_FIELDS}
+    values = {key: _scalar(found.get(key)) for key in META_FIELDS if key != "plans"}
     audience = values["audience"].lower() or "public"
     if audience not in ("public", "internal"):
         raise LoadError(f"audience must be 'public' or 'internal', got {values['audience']!r}")
@@ -399,4 +401,12 @@ def _document_meta(
         audience=audience,
         product=values["product"],
         updated=updated,
+        plans=_plans(found.get("plans")),
     )
+
+
+def _plans(value: Any) -> tuple[str, ...]:
+    """``plans:`` as a list (YAML, JSON) or a string of comma-separated names (HTML, CSV)."""
+    if value is not None and not isinstance(value, (str, list, tuple)):
+        raise LoadError(f"plans must be a list of plan names, got {value!r}")
+    return normalise_plans(value)

@@ -60,7 +60,8 @@ class TermStats:
 
     Answer confidence weighs question terms by rarity, and a question term the knowledge base
     never uses at all ("iPhone", "비트코인") is strong evidence that the question is out of scope.
-    Public requests are judged against public documents only.
+    Public requests are judged against the documents every customer reads (public, and not
+    limited to some plans) only.
     """
 
     def __init__(self, documents: dict[str, int], frequencies: dict[str, dict[str, int]]) -> None:
@@ -72,7 +73,7 @@ class TermStats:
         frequencies: dict[str, dict[str, int]] = {"public": {}, "all": {}}
         documents = {"public": 0, "all": 0}
         for chunk, tokens in zip(chunks, token_lists, strict=True):
-            scopes = ("public", "all") if chunk.audience == "public" else ("all",)
+            scopes = ("public", "all") if chunk.for_everyone else ("all",)
             for scope in scopes:
                 documents[scope] += 1
                 counts = frequencies[scope]

@@ -19,7 +19,7 @@ import numpy as np
 from ..embeddings import Embedder
 from ..errors import IndexModelMismatch, IndexNotReady, IngestError
 from ..text import Tokenizer
-from ..types import Chunk
+from ..types import Chunk, Query, plan_key, plan_values
 from .generations import FORMAT_VERSION, read_manifest
 from .lexical import LexicalIndex, TermStats
 
@@ -231,6 +231,7 @@ class Snapshot:
         self.public_products = frozenset(
             c.product for c in self.chunks if c.product and c.audience == "public"
         )
+        self.plan_keys = frozenset(plan_key(c.plans) for c in self.chunks)
         self.lexical = LexicalIndex.load(folder / "bm25", len(self.chunks))
         self.terms = TermStats.load(folder / "terms.json")
         self.vectors = read_vectors(folder, configured)
@@ -251,6 +252,15 @@ class Snapshot:
     def name(self) -> str:
         return self.folder.name
 
+    def filters(self, query: Query) -> dict[str, tuple[str, ...]]:
+        """``query``'s filters, with the plans it may read when some documents are limited to
+        some plans (a generation without any needs no plan filter, so old ones work as before)."""
+        filters = query.filters()
+        plans = plan_values(query.reader, query.plan, self.plan_keys)
+        if plans is not None:
+            filters["plans"] = plans
+        return filters
+
     def mask(self, filters: Mapping[str, Sequence[str]]) -> np.ndarray:
         """Rows allowed by ``filters`` (field -> allowed values), cached per filter."""
         key = tuple(sorted((k, tuple(sorted(v))) for k, v in filters.items()))
@@ -260,7 +270,7 @@ class Snapshot:
             for field, values in filters.items():
                 wanted = set(values)
                 allowed &= np.fromiter(
-                    (getattr(c, field) in wanted for c in self.chunks), bool, len(self.chunks)
+                    (_stored(c, field) in wanted for c in self.chunks), bool, len(self.chunks)
                 )
             self._masks[key] = cached = allowed
         return cached
@@ -295,6 +305,11 @@ class Snapshot:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _stored(chunk: Chunk, field: str) -> str:
+    """A chunk's value of one filter field, as the vector store holds it."""
+    return plan_key(chunk.plans) if field == "plans" else str(getattr(chunk, field))
 
 
 def chroma_where(filters: Mapping[str, Sequence[str]]) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ hand-off tickets (synchronous: the customer waits for a reference) and the webho
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -204,34 +205,7 @@ class Store:
             last = session.scalar(
                 select(func.max(Turn.seq)).where(Turn.conversation_id == turn.conversation_id)
             )
-            session.add(
-                Turn(
-                    id=turn.id,
-                    conversation_id=turn.conversation_id,
-                    seq=(last or 0) + 1,
-                    at=turn.at,
-                    question=turn.question,
-                    standalone=turn.standalone,
-                    answer=turn.answer,
-                    language=turn.language,
-                    reader=turn.reader,
-                    surface=turn.surface,
-                    not_covered=turn.not_covered,
-                    grounded=turn.grounded,
-                    confidence=turn.confidence,
-                    generated_by=turn.generated_by,
-                    citations=list(turn.citations),
-                    sources=list(turn.sources),
-                    verification=turn.verification,
-                    fallback_reason=turn.fallback_reason,
-                    frustration=turn.frustration,
-                    mood=turn.mood,
-                    cues=list(turn.cues),
-                    escalation=list(turn.escalation),
-                    timings=dict(turn.timings),
-                    context=dict(turn.context),
-                )
-            )
+            session.add(Turn(seq=(last or 0) + 1, **_turn_fields(turn)))
 
     def _write_feedback(self, feedback: FeedbackRecord) -> None:
         with self._sessions.begin() as session:
@@ -490,32 +464,13 @@ def _take(session: Session, ticket_id: str, agent: str, *, status: str) -> datet
     )
 
 
+def _turn_fields(turn: TurnRecord | Turn) -> dict[str, Any]:
+    """A turn's fields, by the record's names (the row's columns carry the same names)."""
+    return {f.name: getattr(turn, f.name) for f in dataclasses.fields(TurnRecord)}
+
+
 def _turn_record(row: Turn) -> TurnRecord:
-    return TurnRecord(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        at=row.at,
-        question=row.question,
-        standalone=row.standalone,
-        answer=row.answer,
-        language=row.language,
-        reader=row.reader,
-        surface=row.surface,
-        not_covered=row.not_covered,
-        grounded=row.grounded,
-        confidence=row.confidence,
-        generated_by=row.generated_by,
-        citations=list(row.citations),
-        sources=list(row.sources),
-        verification=row.verification,
-        fallback_reason=row.fallback_reason,
-        frustration=row.frustration,
-        mood=row.mood,
-        cues=list(row.cues),
-        escalation=list(row.escalation),
-        timings=dict(row.timings),
-        context=dict(row.context),
-    )
+    return TurnRecord(**_turn_fields(row))
 
 
 def _ticket(row: TicketRow) -> Ticket:

@@ -6,6 +6,7 @@ imports nothing else of helpdesk's.
 
 from .language import SUPPORTED, detect_language, has_hangul
 from .markup import clean_reply, plain_text
+from .redaction import redact
 from .tokens import ENGLISH_STOP_WORDS, Tokenizer
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "detect_language",
     "has_hangul",
     "plain_text",
+    "redact",
 ]
