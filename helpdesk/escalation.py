@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .types import Escalation
+from .types import Answer, Escalation
 
 # Two questions this close (cosine of their multilingual sentence vectors) ask the same thing:
 # "how do i reset my lumo cam" / "HOW DO I RESET THE CAMERA??" / "루모 캠 초기화 어떻게 해요".
@@ -75,3 +75,36 @@ def repeats(
         return False
     cosines = np.asarray(earlier_vectors, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
     return bool(cosines.max() >= similarity)
+
+
+# A message that asks for a person gets a person, not a quote from a page that merely shares
+# its words ("I want a real person" finding a page about voice profiles for each person), unless
+# the question in it is answered with this much confidence.
+KEEP_ANSWER_CONFIDENCE = 0.7
+PERSON_REPLY = {
+    "en": (
+        "Of course, I'll connect you with a person. They will see this conversation, so you "
+        "won't need to explain it again. You can also reach us at {contact}."
+    ),
+    "ko": (
+        "네, 상담원과 연결해 드릴게요. 지금까지의 대화 내용이 함께 전달되니 처음부터 다시 "
+        "설명하지 않으셔도 됩니다. {contact}(으)로도 문의하실 수 있습니다."
+    ),
+}
+
+
+def person_reply(answer: Answer, contact: str) -> Answer:
+    """The reply to a message that asks for a person: the answer when it is confident, else
+    (also instead of "I couldn't find this") an acknowledgement that a person is coming; the
+    escalation carries the offer itself."""
+    if not answer.handoff and answer.confidence >= KEEP_ANSWER_CONFIDENCE:
+        return answer
+    template = PERSON_REPLY.get(answer.language, PERSON_REPLY["en"])
+    return replace(
+        answer,
+        text=template.format(contact=contact),
+        citations=(),
+        grounded=False,
+        handoff=True,
+        fallback_reason="the customer asked for a person",
+    )

@@ -26,7 +26,7 @@ from .config import Settings, parse_fusion_weights
 from .conversation import ConversationMemory, standalone_question
 from .embeddings import Embedder, USEEmbeddings, make_embedders
 from .errors import NotFound
-from .escalation import Signals, escalation, repeats
+from .escalation import Signals, escalation, person_reply, repeats
 from .frustration import FrustrationClassifier, Mood
 from .handoff import context_packet
 from .index.generations import Layout
@@ -519,6 +519,8 @@ class Helpdesk:
                 "draft_ms": round((time.monotonic() - started) * 1000, 1),
             },
         )
+        if "asked_for_person" in mood.cues and "asked_for_person" in self.settings.escalation_rules:
+            draft = person_reply(draft, self.settings.handoff_contact)
         yield Draft(draft)
         final = draft
         if self._generation is not None and not draft.handoff:

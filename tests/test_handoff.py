@@ -10,6 +10,7 @@ test_conversations.py.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,12 @@ from flask.testing import FlaskClient
 
 from helpdesk import create_app
 from helpdesk.config import Settings
-from helpdesk.escalation import Signals, escalation, repeats
+from helpdesk.escalation import Signals, escalation, person_reply, repeats
 from helpdesk.frustration import Mood, message_cues
 from helpdesk.handoff import context_packet, frustration_trend
 from helpdesk.service import Helpdesk
 from helpdesk.store import FeedbackRecord, Store, TurnRecord
+from helpdesk.types import Answer
 
 KEY = "agent-key-123"
 RULES = ("asked_for_person", "frustration", "repeated", "not_covered_twice", "thumbs_down")
@@ -203,6 +205,18 @@ def test_asking_for_a_person_offers_one_in_either_language(client: FlaskClient) 
         answer = ask(client, question)
         assert answer["escalation"]["offer"] is True, question
         assert "asked_for_person" in answer["escalation"]["reasons"], question
+        # A person, not a quote from a page that shares the message's words.
+        assert answer["handoff"] is True and answer["citations"] == [], question
+        assert answer["answer"].startswith(("Of course, I'll connect you", "네, 상담원과")), (
+            question
+        )
+
+
+def test_a_confident_answer_stays_when_a_person_is_asked_for() -> None:
+    answer = Answer("Returns are free for 30 days. [1]", (), True, 0.9, "en")
+    assert person_reply(answer, "help@example.com") is answer
+    unsure = person_reply(replace(answer, confidence=0.4), "help@example.com")
+    assert unsure.handoff and "help@example.com" in unsure.text
 
 
 def test_the_same_question_again_offers_a_person(client: FlaskClient) -> None:
