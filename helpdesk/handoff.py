@@ -144,7 +144,13 @@ def tried(
     for turn in turns:
         question = _quote(turn.question)
         titles = list(dict.fromkeys(str(c.get("title", "")) for c in turn.citations if c))
-        if turn.not_covered:
+        if _asked_for_person(turn):
+            line = (
+                f"{question}: 상담원 연결을 요청해 연결을 안내함"
+                if language == "ko"
+                else f"{question}: asked for a person, who was offered"
+            )
+        elif turn.not_covered:
             line = (
                 f"{question}: 도움말에서 답을 찾지 못해 상담 연결을 안내함"
                 if language == "ko"
@@ -184,6 +190,7 @@ def summary(
     """Two to four sentences: who, what they asked, what the assistant managed, how they feel."""
     asked = len(turns)
     answered = sum(1 for t in turns if not t.not_covered)
+    uncovered = sum(1 for t in turns if t.not_covered and not _asked_for_person(t))
     customer_language = turns[-1].language if turns else "en"
     names = _LANGUAGE_NAMES[language]
     first = _quote(turns[0].question) if turns else ""
@@ -197,7 +204,7 @@ def summary(
         parts = [
             f"{who}이(가) {names.get(customer_language, customer_language)}로 "
             f"{asked}개의 질문을 했습니다. 첫 질문: {first}.",
-            f"도움말로 {answered}개에 답했고 {asked - answered}개는 답하지 못했습니다.",
+            f"도움말로 {answered}개에 답했고 {uncovered}개는 답하지 못했습니다.",
         ]
         if unhelpful:
             parts.append(f"고객이 답변 {unhelpful}개를 도움 안 됨으로 평가했습니다.")
@@ -214,8 +221,7 @@ def summary(
     parts = [
         f"{who} asked {asked} question{'s' if asked != 1 else ''} in "
         f"{names.get(customer_language, customer_language)}, starting with {first}.",
-        f"The assistant answered {answered} from the help center and could not cover "
-        f"{asked - answered}.",
+        f"The assistant answered {answered} from the help center and could not cover {uncovered}.",
     ]
     if unhelpful:
         parts.append(f"They rated {unhelpful} answer{'s' if unhelpful != 1 else ''} unhelpful.")
@@ -224,6 +230,11 @@ def summary(
         + (f"; they {', '.join(why)}." if why else ".")
     )
     return " ".join(parts)
+
+
+def _asked_for_person(turn: TurnRecord) -> bool:
+    """A message that asked for a person and got one offered, rather than an answer."""
+    return turn.not_covered and "asked_for_person" in turn.cues
 
 
 def _quote(text: str) -> str:

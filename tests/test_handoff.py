@@ -459,3 +459,11 @@ def test_personal_data_never_reaches_the_store(client: FlaskClient) -> None:
     assert packet["conversation"][0]["question"].startswith("My email is [email]")
     assert packet["message"] == "주민번호 [rrn]"
     assert "[phone]" in " ".join(packet["tried"])
+
+
+def test_a_request_for_a_person_is_not_counted_as_not_covered() -> None:
+    turns = [_turn(1, 0.2), _turn(2, 0.7, not_covered=True, cues=["asked_for_person"])]
+    packet = context_packet(turns, [], language="en")
+    assert "answered 1 from the help center and could not cover 0" in packet["summary"]
+    assert packet["tried"][1].endswith("asked for a person, who was offered")
+    assert "상담원 연결을 요청" in context_packet(turns, [], language="ko")["tried"][1]
