@@ -28,6 +28,7 @@ nothing stale is ever loaded.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import time
@@ -364,3 +365,56 @@ def evaluate(
             language, len(pairs), precision, recall, f1, correct / len(pairs), confusion
         )
     return scores
+
+
+# --- The external calm check ---------------------------------------------------------------
+
+# Real questions written by other people, all calm: the share of them flagged is a false-positive
+# rate the hand-written set cannot show. Never trained on; the dev half may be tuned on.
+EXTERNAL_CALM = {"en": "en_stackfaq", "ko": "ko_welfare_qa"}
+EXTERNAL_HALVES = ("dev", "test")
+_EXTERNAL_ID = re.compile(r"^(?:sf(\d+)_q\d+|wq(\d+))$")
+
+
+def external_half(query_id: str) -> str:
+    """ "dev" or "test" for an external query, fixed by its id.
+
+    en_stackfaq ids ("sf0012_q3") are split by the question group, so that the paraphrases of one
+    question stay together (even groups dev, odd test); ko_welfare_qa ids ("wq00004") by parity.
+    """
+    match = _EXTERNAL_ID.match(query_id)
+    if match is None:
+        raise ValueError(f"unexpected external query id {query_id!r}")
+    number = int(match.group(1) or match.group(2))
+    return EXTERNAL_HALVES[number % 2]
+
+
+def external_calm_queries(shared: Path) -> dict[str, dict[str, list[str]]]:
+    """Per language, per half (dev, test): the texts of the calm queries under ``shared``.
+
+    A language whose ``queries.jsonl`` is missing is left out.
+    """
+    queries: dict[str, dict[str, list[str]]] = {}
+    for language, name in EXTERNAL_CALM.items():
+        path = shared / name / "queries.jsonl"
+        if not path.exists():
+            continue
+        halves: dict[str, list[str]] = {half: [] for half in EXTERNAL_HALVES}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                halves[external_half(str(row["_id"]))].append(str(row["text"]))
+        queries[language] = halves
+    return queries
+
+
+def false_positives(
+    classifier: FrustrationClassifier, calm: Sequence[str], threshold: float = OPERATING_POINT
+) -> list[tuple[float, str]]:
+    """The calm messages flagged as upset, as (frustration, text), highest first."""
+    flagged = [
+        (mood.frustration, text)
+        for text, mood in zip(calm, classifier.moods(calm), strict=True)
+        if mood.frustration >= threshold
+    ]
+    return sorted(flagged, key=lambda pair: -pair[0])
