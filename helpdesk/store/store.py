@@ -170,17 +170,7 @@ class Store:
         query = select(Feedback).where(Feedback.conversation_id == conversation_id)
         with self._session() as session:
             rows = list(session.scalars(query.order_by(Feedback.at, Feedback.id)))
-        return [
-            FeedbackRecord(
-                conversation_id=row.conversation_id,
-                answer_id=row.answer_id,
-                helpful=row.helpful,
-                reason=row.reason,
-                comment=row.comment,
-                at=row.at,
-            )
-            for row in rows
-        ]
+        return [FeedbackRecord(**_fields(FeedbackRecord, row)) for row in rows]
 
     def _write_turn(self, turn: TurnRecord) -> None:
         with self._sessions.begin() as session:
@@ -205,7 +195,7 @@ class Store:
             last = session.scalar(
                 select(func.max(Turn.seq)).where(Turn.conversation_id == turn.conversation_id)
             )
-            session.add(Turn(seq=(last or 0) + 1, **_turn_fields(turn)))
+            session.add(Turn(seq=(last or 0) + 1, **_fields(TurnRecord, turn)))
 
     def _write_feedback(self, feedback: FeedbackRecord) -> None:
         with self._sessions.begin() as session:
@@ -222,16 +212,7 @@ class Store:
                         customer_id=None,
                     )
                 )
-            session.add(
-                Feedback(
-                    conversation_id=feedback.conversation_id,
-                    answer_id=feedback.answer_id,
-                    helpful=feedback.helpful,
-                    reason=feedback.reason,
-                    comment=feedback.comment,
-                    at=feedback.at,
-                )
-            )
+            session.add(Feedback(**_fields(FeedbackRecord, feedback)))
 
     # Tickets: synchronous.
 
@@ -464,13 +445,14 @@ def _take(session: Session, ticket_id: str, agent: str, *, status: str) -> datet
     )
 
 
-def _turn_fields(turn: TurnRecord | Turn) -> dict[str, Any]:
-    """A turn's fields, by the record's names (the row's columns carry the same names)."""
-    return {f.name: getattr(turn, f.name) for f in dataclasses.fields(TurnRecord)}
+def _fields(record: type[Any], source: object) -> dict[str, Any]:
+    """A record's fields read from ``source``, a record or a row: the rows' columns carry the
+    records' names, so each is copied by name, once."""
+    return {f.name: getattr(source, f.name) for f in dataclasses.fields(record)}
 
 
 def _turn_record(row: Turn) -> TurnRecord:
-    return TurnRecord(**_turn_fields(row))
+    return TurnRecord(**_fields(TurnRecord, row))
 
 
 def _ticket(row: TicketRow) -> Ticket:
