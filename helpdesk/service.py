@@ -639,7 +639,8 @@ def turn_record(
         cues=list(mood.cues),
         escalation=list(answer.escalation.reasons) if answer.escalation else [],
         timings=dict(answer.timings),
-        context=context.as_dict(),
+        # the host page's fields are free text too: a customer id may be an e-mail address
+        context={k: redact(v) if isinstance(v, str) else v for k, v in context.as_dict().items()},
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 
 import pytest
 
 from helpdesk.evaluation.pii import load_pii_set, score
-from helpdesk.text import redact
+from helpdesk.text import RedactingFilter, redact
 from helpdesk.text.redaction import KINDS, find_pii, pii_counts
 
 PII_SET = Path(__file__).parent / "data" / "pii.yaml"
@@ -71,3 +72,18 @@ def test_findings_do_not_overlap_and_counts_name_their_kinds() -> None:
     findings = find_pii(text)
     assert all(a.end <= b.start for a, b in itertools.pairwise(findings))
     assert pii_counts(text) == {"card": 1, "phone": 2, "email": 1}
+
+
+def test_log_lines_are_redacted_messages_and_tracebacks_alike(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("helpdesk.test_redaction")
+    caplog.handler.addFilter(RedactingFilter())
+    try:
+        raise ValueError("bad RRN 900101-1234567")
+    except ValueError:
+        log.exception("question %r from %s", "제 번호 010-1234-5678", "kim@naver.com")
+    written = caplog.handler.format(caplog.records[0])
+    assert "010-1234-5678" not in written and "kim@naver.com" not in written
+    assert "900101-1234567" not in written
+    assert "[phone]" in written and "[email]" in written and "[rrn]" in written

@@ -20,6 +20,7 @@ first use, and it has no Korean recognisers.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -142,6 +143,20 @@ def redact(text: str) -> str:
 def pii_counts(text: str) -> Counter[str]:
     """How many of each kind of personal data ``text`` holds."""
     return Counter(f.kind for f in find_pii(text))
+
+
+class RedactingFilter(logging.Filter):
+    """A log handler's filter that redacts each record's message (and traceback) before it is
+    written: no log line quotes a customer's personal data, whatever a caller passed it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
 
 
 def _spans(kind: str, pattern: re.Pattern[str], text: str) -> list[Finding]:
