@@ -164,6 +164,11 @@ class Settings:
         "Characters shared by neighbouring chunks.",
         int,
     )
+    max_document_bytes: int = setting(
+        20_000_000,
+        "Largest source file ingest reads, in bytes; a larger one is skipped by name, unread.",
+        _positive_int,
+    )
     top_k: int = setting(
         5,
         "How many passages an answer draws on.",

@@ -20,6 +20,7 @@ ENVIRONMENT = {
     "embedding_cache_dir": ("/tmp/shared-cache", "/tmp/shared-cache"),
     "chunk_size": ("700", 700),
     "chunk_overlap": ("70", 70),
+    "max_document_bytes": ("1000000", 1_000_000),
     "top_k": ("3", 3),
     "candidates": ("12", 12),
     "fusion": ("RRF", "rrf"),

@@ -164,16 +164,14 @@ def ingest(
         for path in bar(list(discover(source)), "reading"):
             relative = path.relative_to(source).as_posix()
             try:
-                document = load_document(path, source)
+                documents[relative] = _read(path, relative, source, settings)
             except LoadError as exc:
-                report.skipped.append(SkippedFile(relative, str(exc)))
+                # Named printably: a name that is not UTF-8 could not be written to the manifest.
+                shown = relative.encode("utf-8", "backslashreplace").decode("utf-8")
+                report.skipped.append(SkippedFile(shown, str(exc)))
                 if same_model and relative in previous.documents:
                     documents[relative] = [previous.chunks[i] for i in previous.documents[relative]]
                     report.kept_previous.append(relative)
-                continue
-            documents[relative] = chunk_document(
-                document, settings.chunk_size, settings.chunk_overlap
-            )
         loaded = len(documents) - len(report.kept_previous)
         if loaded == 0 and not report.kept_previous:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in report.skipped[:5])
@@ -265,6 +263,20 @@ def personal_data(documents: dict[str, list[Chunk]]) -> dict[str, dict[str, int]
         if values:
             found[source] = {k: len(values[k]) for k in _PERSONAL_IN_DOCUMENTS if k in values}
     return found
+
+
+def _read(path: Path, relative: str, source: Path, settings: Settings) -> list[Chunk]:
+    """One file's chunks, or LoadError: no single file, however broken, may stop an ingest."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoadError("the file name is not valid UTF-8; rename the file") from None
+    document = load_document(path, source, settings.max_document_bytes)
+    try:
+        return chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+    except Exception as exc:  # a chunking bug on one odd file must not cost the whole ingest
+        log.exception("chunking %s failed", relative)
+        raise LoadError(f"could not be split into chunks ({type(exc).__name__}: {exc})") from None
 
 
 def _count_changes(
