@@ -138,6 +138,15 @@ def _schemas(settings: Settings) -> dict[str, dict[str, Any]]:
             "properties": {"text": {"type": "string", "maxLength": MAX_HANDOFF_MESSAGE_CHARS}},
             "additionalProperties": False,
         },
+        "Event": {
+            "type": "object",
+            "description": "One Server-Sent Event; its data is the JSON of that event.",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["sources", "draft", "token", "final"]},
+                "data": {"type": "string", "contentMediaType": "application/json"},
+            },
+        },
         "Ticket": {
             "type": "object",
             "required": ["reference", "status"],
@@ -191,12 +200,12 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
         "description": "The final answer, or with Accept: text/event-stream its events",
         "content": {
             "application/json": {"schema": _ref("Answer")},
-            "text/event-stream": {"schema": {"type": "string"}},
+            "text/event-stream": {"schema": _ref("Event")},
         },
     }
     stream = {
         "description": "Server-Sent Events: sources, draft, token..., final",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": _ref("Event")}},
     }
     ticket_id = {"name": "ticket_id", "in": "path", "required": True, "schema": _TEXT}
     body = {"required": True, **_json(_ref("AskRequest"))}
