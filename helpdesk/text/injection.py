@@ -28,6 +28,9 @@ _INSTRUCTIONS = [
         r"\b(?:ignore|disregard|forget|override|bypass)\b(?:\s+[\w'-]+){0,4}?\s+"
         r"(?:instructions?|rules|prompts?|guidelines|directives|guardrails)\b",
         r"\byou are (?:now|no longer)\b",
+        # A page states what customers get; it never has the reader tell all customers things.
+        r"\b(?:tell|inform|instruct|advise|ask|offer|promise) (?:every|all|each|any) "
+        r"(?:customers?|users?|callers?|visitors?)\b",
         r"\bfrom now on,? (?:you|the (?:assistant|bot|ai|model))\b",
         r"\b(?:act|pretend|behave|role-?play)(?: to be| as)\b(?:\s+\w+){0,3}\s+"
         r"(?:bot|assistant|ai|agent|model|gpt|dan)\b",
@@ -133,7 +136,8 @@ def states(text: str, stem: str) -> bool:
 
 def split_lines(text: str) -> list[str]:
     """Sentences and lines of ``text``, each with what followed it."""
-    return re.split(r"(?<=[.!?。])(?=\s)|(?=\n)", text)
+    # A line that starts in lower case goes on with the sentence before it (a PDF's wrapping).
+    return re.split(r"(?<=[.!?。])(?=\s)|(?=\n(?![ \t]*[a-z]))", text)
 
 
 def without_instructions(text: str) -> str:
