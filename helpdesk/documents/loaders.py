@@ -166,6 +166,23 @@ _LOOSE = ("div", "section", "article", "main", "body", "span", "caption")
 _NESTING = ["li", "tr", "pre", "blockquote"]
 
 
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|"
+    r"opacity\s*:\s*0(?![.\d]*[1-9])|(?<![-\w])color\s*:\s*(?:#fff\b|#ffffff\b|white\b)",
+    re.IGNORECASE,
+)
+
+
+def _hidden(tag: Any) -> bool:
+    """Is an HTML element hidden from readers (hidden, aria-hidden, or styled invisible)?"""
+    attributes = getattr(tag, "attrs", None) or {}
+    return (
+        "hidden" in attributes
+        or str(attributes.get("aria-hidden", "")).lower() == "true"
+        or bool(_HIDDEN_STYLE.search(str(attributes.get("style", ""))))
+    )
+
+
 def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
     from bs4 import BeautifulSoup, Comment, NavigableString
 
@@ -182,6 +199,10 @@ def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
             meta[name.removeprefix("helpdesk:")] = str(tag.get("content"))
     for noise in soup(["script", "style", "nav", "footer", "aside", "noscript", "form"]):
         noise.decompose()
+    # What a reader never sees is not content: hidden text is where a poisoned page hides
+    # instructions for the assistant.
+    for hidden in soup.find_all(_hidden):
+        hidden.decompose()
     for header in soup("header"):
         if header.find_parent(["article", "main"]) is None:  # site banner, not the page's own
             header.decompose()
