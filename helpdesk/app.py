@@ -22,7 +22,9 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     """The Flask app factory. Nothing heavy is built here: models load on first use."""
     from flask_cors import CORS
 
+    from .api.auth import KEYS_EXTENSION
     from .api.routes import agent_api, api
+    from .credentials import AgentKeys
     from .web import web
 
     settings = settings or (helpdesk.settings if helpdesk else Settings.from_env())
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = helpdesk or Helpdesk(settings)
+    app.extensions[KEYS_EXTENSION] = AgentKeys(settings.agent_keys_path)
     app.register_blueprint(api)
     app.register_blueprint(agent_api)
     app.register_blueprint(web)
