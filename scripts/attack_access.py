@@ -46,6 +46,7 @@ class Doc:
     source: str
     audience: str
     product: str = ""
+    embed_text: str = ""  # the text embedded and indexed (title and headings with the body)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Markers:
     def __init__(self, docs: Sequence[Doc]) -> None:
         public = [d for d in docs if d.audience == "public"]
         internal = [d for d in docs if d.audience != "public"]
-        public_text = "\n".join(f"{d.title}\n{d.text}" for d in public)
+        public_text = "\n".join(f"{d.title}\n{d.text}\n{d.embed_text}" for d in public)
         public_folded = " ".join(words(public_text))
         public_grams = ngrams(public_text)
         self.internal = internal
@@ -288,6 +289,15 @@ def run(
     conversation over internal documents and returns its id; ``others_ticket`` returns
     (ticket id, conversation id) of another customer's hand-off."""
     report = Report()
+    # The words of ordinary public responses (field names, fixed messages) mark nothing.
+    ordinary: set[str] = set()
+    for method, path, params, body in (
+        ("GET", "/api/search", {"q": "warranty"}, None),
+        ("POST", "/api/ask", {}, {"question": "How long is the warranty?"}),
+        ("POST", "/api/ask", {}, {"question": "qzxv wmkt plorb"}),
+    ):
+        ordinary |= set(words(send(method, path, params, body, {})[1]))
+    typo_words = markers.words - ordinary
     agent_id = ""
     ticket: tuple[str, str] | None = None
     for case in attacks:
@@ -302,7 +312,7 @@ def run(
             params["conversation_id"] = agent_id  # someone else's conversation
         status, text = send(case.method, path, params, body, dict(case.headers))
         report.tried[case.kind] += 1
-        found = markers.found(text, case.said(), markers.words if case.kind == "typos" else ())
+        found = markers.found(text, case.said(), typo_words if case.kind == "typos" else ())
         if found:
             report.leaked[case.kind] += 1
             report.leaks.append(Leak(case, status, found))
@@ -326,6 +336,7 @@ def docs_of(data_dir: Path) -> list[Doc]:
                 source=meta.get("source", ""),
                 audience=meta.get("audience", "public"),
                 product=meta.get("product", ""),
+                embed_text=record.get("embed_text", ""),
             )
         )
     return docs

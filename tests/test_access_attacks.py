@@ -13,13 +13,16 @@ import importlib.util
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 from conftest import REPO, SECRET, build_small_index
 from flask.testing import FlaskClient
+from servers import DATA_DIR, helpdesk_server, ingest, running
 
 from helpdesk import create_app
 from helpdesk.config import Settings
@@ -108,23 +111,87 @@ def test_no_attack_on_the_public_surfaces_leaks(client: FlaskClient, built: Sett
     assert report.leaks == []
 
 
-def test_a_search_for_internal_words_takes_as_long_as_one_for_unknown_words(
-    client: FlaskClient, built: Settings
-) -> None:
-    """Timing tells nothing: internal-only words and words found nowhere, interleaved, have
-    medians within 3 ms + 25% of each other (robust on a loaded 2-core machine)."""
-    markers = markers_of(built)
+def search_medians(markers: Any, search: Callable[[str], int], rounds: int) -> dict[str, float]:
+    """Median ms of public searches for internal-only words and codes, and for made-up words
+    found nowhere, interleaved (the order alternating each round) so load hits both alike."""
     internal = sorted(markers.words) + sorted(markers.codes)
     unknown = [f"qzv{'x' * (len(w) % 5)}{i}wmk" for i, w in enumerate(internal)]
     times: dict[str, list[float]] = {"internal": [], "unknown": []}
-    for round_ in range(40):
+    for round_ in range(rounds):
         for kind, pool in (("internal", internal), ("unknown", unknown))[:: 1 - 2 * (round_ % 2)]:
-            query = pool[round_ % len(pool)]
             started = time.perf_counter()
-            response = client.get("/api/search", query_string={"q": query})
+            status = search(pool[round_ % len(pool)])
             times[kind].append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-    medians = {kind: statistics.median(ms) for kind, ms in times.items()}
-    print(f"\npublic search medians, ms: {medians}")
+            assert status == 200
+    return {kind: round(statistics.median(ms), 2) for kind, ms in times.items()}
+
+
+def same_time(medians: dict[str, float]) -> bool:
+    """Within 3 ms + 25% of each other: no measurable difference on a loaded 2-core box."""
     low, high = sorted(medians.values())
-    assert high - low <= 3 + 0.25 * low, medians
+    return high - low <= 3 + 0.25 * low
+
+
+def test_a_search_for_internal_words_takes_as_long_as_one_for_unknown_words(
+    client: FlaskClient, built: Settings
+) -> None:
+    def search(q: str) -> int:
+        return client.get("/api/search", query_string={"q": q}).status_code
+
+    medians = search_medians(markers_of(built), search, rounds=40)
+    print(f"\nsmall index, public search medians, ms: {medians}")
+    assert same_time(medians), medians
+
+
+# -- the sample knowledge base, default models, a real server ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`helpdesk serve` on the sample knowledge base (default embedding models, extractive
+    answers: retrieval is what decides what a public request may read)."""
+    ingest()
+    serve = helpdesk_server(
+        "access",
+        {"HELPDESK_LLM": "extractive", "HELPDESK_AGENT_KEYS": KEY},
+        tmp_path_factory.mktemp("access-server"),
+    )
+    with running([serve], timeout=300):
+        yield serve.url
+
+
+@pytest.mark.integration
+def test_no_attack_on_a_real_server_leaks(server: str) -> None:
+    markers = attacks.Markers(attacks.docs_of(DATA_DIR))
+    assert len(markers.internal) > 20 and len(markers.codes) > 10
+    send, http = attacks.http_send(server)
+    with http:
+        # The scan does see internal text where it is allowed: the agents' API.
+        status, text = send(
+            "GET", "/api/agent/search", {"q": "ESC-4419"}, None, {"Authorization": f"Bearer {KEY}"}
+        )
+        assert status == 200 and markers.found(text, "")
+        report = attacks.run(
+            send,
+            markers,
+            attacks.cases(markers, sentence_limit=25, word_limit=20),
+            attacks.agent_conversation_over(send, KEY, markers),
+            attacks.public_ticket_over(send),
+        )
+    print("\nsample knowledge base, default models, helpdesk serve:\n" + "\n".join(report.lines()))
+    assert set(report.tried) == set(attacks.KINDS)
+    assert report.leaks == []
+
+
+@pytest.mark.integration
+def test_on_a_real_server_internal_words_take_as_long_as_unknown_words(server: str) -> None:
+    markers = attacks.Markers(attacks.docs_of(DATA_DIR))
+    with httpx.Client(base_url=server, timeout=60) as http:
+        http.get("/api/search", params={"q": "warm up"})
+
+        def search(q: str) -> int:
+            return http.get("/api/search", params={"q": q}).status_code
+
+        medians = search_medians(markers, search, rounds=60)
+    print(f"\nsample knowledge base, public search medians over HTTP, ms: {medians}")
+    assert same_time(medians), medians
