@@ -111,6 +111,23 @@ def test_no_attack_on_the_public_surfaces_leaks(client: FlaskClient, built: Sett
     assert report.leaks == []
 
 
+def test_a_public_follow_up_on_an_agents_conversation_starts_a_new_one(
+    client: FlaskClient, built: Settings
+) -> None:
+    agent = {"Authorization": attacks.basic("a", KEY)}
+    question = {"question": f"What is the override code {SECRET} for goodwill credit?"}
+    agents = client.post("/api/agent/ask", json=question, headers=agent).get_json()
+    assert SECRET in agents["answer"]  # the agent did read the internal document
+    follow_up = {"question": "What about that?", "conversation_id": agents["conversation_id"]}
+    public = client.post("/api/ask", json=follow_up).get_json()
+    assert public["conversation_id"] != agents["conversation_id"]
+    assert public["standalone_question"] == "What about that?"
+    store = client.application.extensions["helpdesk"].require_store()
+    assert store.flush()
+    turns = store.turns(agents["conversation_id"])
+    assert [t.reader for t in turns] == ["agent"]  # the customer added nothing to it
+
+
 def search_medians(markers: Any, search: Callable[[str], int], rounds: int) -> dict[str, float]:
     """Median ms of public searches for internal-only words and codes, and for made-up words
     found nowhere, interleaved (the order alternating each round) so load hits both alike."""
