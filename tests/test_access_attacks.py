@@ -10,6 +10,7 @@ Run with ``-s`` to see the counts.
 from __future__ import annotations
 
 import importlib.util
+import json
 import statistics
 import sys
 import time
@@ -212,3 +213,39 @@ def test_on_a_real_server_internal_words_take_as_long_as_unknown_words(server: s
         medians = search_medians(markers, search, rounds=60)
     print(f"\nsample knowledge base, public search medians over HTTP, ms: {medians}")
     assert same_time(medians), medians
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_injections_answered_by_the_bundled_model_leak_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The generated answers too: injections and an agent's conversation reused, answered by
+    the bundled model (it is only ever given public passages)."""
+    ingest()
+    serve = helpdesk_server(
+        "access-llm",
+        {"HELPDESK_LLM": "llamacpp", "HELPDESK_LLM_MAX_TOKENS": "96", "HELPDESK_AGENT_KEYS": KEY},
+        tmp_path_factory.mktemp("access-llm"),
+    )
+    markers = attacks.Markers(attacks.docs_of(DATA_DIR))
+    every = attacks.cases(markers)
+    chosen = [c for c in every if c.kind == "injection" and c.path != "/api/search"][:20]
+    chosen += [c for c in every if c.kind == "conversation"]
+    with running([serve], timeout=300):
+        send, http = attacks.http_send(serve.url, timeout=300)
+        with http:
+            report = attacks.run(
+                send,
+                markers,
+                chosen,
+                attacks.agent_conversation_over(send, KEY, markers),
+                attacks.public_ticket_over(send),
+            )
+            # The model does answer here (an injection may get "not covered" without it).
+            warranty = {"question": "How long is the warranty on the Aura Speaker?"}
+            _, sample = send("POST", "/api/ask", {}, warranty, {})
+    print("\nsample knowledge base, bundled model:\n" + "\n".join(report.lines()))
+    answered = json.loads(sample)  # by the model, or by the fallback after the model tried
+    assert answered["generated_by"] == "llamacpp" or answered.get("fallback_reason"), answered
+    assert report.tried.total() == len(chosen) and report.leaks == []
