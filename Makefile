@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest serve test test-fast lint bench clean chromium
+.PHONY: install run ingest serve test test-fast lint bench clean chromium redis-server
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ chromium:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	    $$SUDO apt-get install -y -q chromium fonts-noto-cjk; }
 
-test: $(STAMP) chromium
+# The shared rate limit's test runs Debian's redis-server (two `helpdesk serve` share it).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -q redis-server; }
+
+test: $(STAMP) chromium redis-server
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy

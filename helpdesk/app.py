@@ -1,5 +1,6 @@
 """The Flask app: one factory that registers every blueprint (the JSON API, the agents' API and
-the pages), the cross-origin policy and the problem+json error handlers.
+the pages), the cross-origin policy, the rate limits, the security headers, the OpenAPI
+description (/openapi.json) and the problem+json error handlers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ PUBLIC_API = r"/api/(search|ask|ask/stream|feedback|config|handoff(/[A-Za-z0-9_-
 def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = None) -> Flask:
     """The Flask app factory. Nothing heavy is built here: models load on first use."""
     from flask_cors import CORS
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
     from .api.auth import KEYS_EXTENSION
+    from .api.headers import init_security_headers
+    from .api.openapi import openapi_blueprint
+    from .api.ratelimits import init_rate_limits
     from .api.routes import agent_api, api
     from .credentials import AgentKeys
     from .web import web
@@ -37,6 +42,11 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     app.register_blueprint(api)
     app.register_blueprint(agent_api)
     app.register_blueprint(web)
+    app.register_blueprint(openapi_blueprint)
+    if settings.trusted_proxies:
+        # Only then do X-Forwarded-For/-Proto say who the client is and whether it used https.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     allowed = settings.allowed_origins
     # The widget's calls from the sites in the allow-list; never "*", never with credentials.
     CORS(
@@ -67,5 +77,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
             detail += " (add the site to HELPDESK_CORS_ORIGINS to allow it)"
         return problem_response(problem_body(403, "Forbidden", detail, "origin_not_allowed"))
 
+    init_rate_limits(app, settings)
+    init_security_headers(app, settings)
     register_error_handlers(app)
     return app

@@ -15,6 +15,7 @@ import click
 
 from .config import Settings
 from .errors import HelpdeskError
+from .text import RedactingFilter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +44,8 @@ def _fail(error: HelpdeskError) -> None:
 def main() -> None:
     """Self-hosted Korean/English help-center assistant."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     # pypdf logs every oddity of a broken file; ingest reports the file once, with the reason.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
 

@@ -72,6 +72,15 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
+def _rate_limits(value: str) -> str:
+    """Flask-limiter's notation, checked at start-up: "60/minute;1000/hour"."""
+    from limits import parse_many
+
+    if value.strip():
+        parse_many(value)
+    return value.strip()
+
+
 ESCALATION_RULES = (
     "asked_for_person",
     "frustration",
@@ -163,6 +172,11 @@ class Settings:
         120,
         "Characters shared by neighbouring chunks.",
         int,
+    )
+    max_document_bytes: int = setting(
+        20_000_000,
+        "Largest source file ingest reads, in bytes; a larger one is skipped by name, unread.",
+        _positive_int,
     )
     top_k: int = setting(
         5,
@@ -376,6 +390,48 @@ class Settings:
         4,
         "Worker threads of `helpdesk serve`.",
         _positive_int,
+    )
+    trusted_proxies: int = setting(
+        0,
+        "How many reverse proxies in front of `helpdesk serve` set X-Forwarded-For and "
+        "X-Forwarded-Proto; 0 (the default) never trusts those headers, so a client cannot "
+        "pick its own IP for the rate limits.",
+        _non_negative_int,
+    )
+    rate_limit: str = setting(
+        "120/minute;3000/hour",
+        "Requests per client IP to the public API (search, config, feedback, hand-off), as "
+        "flask-limiter limits joined by ';'; empty turns the limit off.",
+        _rate_limits,
+    )
+    rate_limit_ask: str = setting(
+        "20/minute;300/hour",
+        "Questions per client IP to /api/ask and /api/ask/stream (each may hold the model for "
+        "seconds); empty turns the limit off.",
+        _rate_limits,
+    )
+    rate_limit_agent: str = setting(
+        "600/minute",
+        "Requests per agent key to the agents' API (per client IP without a valid key); "
+        "empty turns the limit off.",
+        _rate_limits,
+    )
+    rate_limit_storage: str = setting(
+        "memory://",
+        "Where the rate-limit counters live: memory:// for one process, or "
+        "redis://HOST:PORT (Debian's redis-server) shared by every `helpdesk serve` process.",
+    )
+    llm_queue: int = setting(
+        8,
+        "Questions that may wait for the LLM while it writes another answer; one more gets "
+        "503 with Retry-After at once instead of hanging.",
+        _non_negative_int,
+    )
+    hsts_max_age: int = setting(
+        0,
+        "Seconds of Strict-Transport-Security sent on HTTPS requests (behind a proxy, with "
+        "TRUSTED_PROXIES set); 0 sends none.",
+        _non_negative_int,
     )
     handoff_contact: str = setting(
         "support@nimbushome.example",

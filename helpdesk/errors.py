@@ -12,7 +12,8 @@ HelpdeskError (status 500, code "internal")
  ├── IndexNotReady (503)    no index generation yet: run ingest
  ├── IndexModelMismatch (409)  index built with another embedding model
  ├── IngestError            ingest could not run (lock held, nothing ingestable)
- └── StoreUnavailable (503) the database is down, locked or unreachable
+ ├── StoreUnavailable (503) the database is down, locked or unreachable
+ └── Overloaded (503)       the LLM's queue is full: try again after ``retry_after`` seconds
 
 A question the knowledge base cannot answer is a normal answer that says so, never an error.
 """
@@ -109,6 +110,18 @@ class StoreUnavailable(HelpdeskError):
     status = 503
     code = "store_unavailable"
     title = "Storage unavailable"
+
+
+class Overloaded(HelpdeskError):
+    """Too many questions already wait for the model; sent with a Retry-After header."""
+
+    status = 503
+    code = "overloaded"
+    title = "Busy"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class TicketNotFound(NotFound):

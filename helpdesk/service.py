@@ -32,6 +32,7 @@ from .handoff import context_packet
 from .index.generations import Layout
 from .index.store import Snapshot
 from .llm import ChatModel, make_llm
+from .llm.admission import LLMQueue
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Retriever, fusion_weights, with_twin
 from .snippets import make_snippet
@@ -107,6 +108,8 @@ class Helpdesk:
             reranker = CrossEncoderReranker(settings.reranker) if settings.reranker else None
         self.reranker = reranker
         self.llm: ChatModel | None = make_llm(settings) if isinstance(llm, _FromSettings) else llm
+        # Questions that may wait for the model; more are refused (503) rather than left hanging.
+        self.llm_queue = LLMQueue(settings.llm_queue)
         # Loaded now, so a broken template or a missing model fails at start-up, not per question.
         self.prompt = prompt or PromptTemplate.load(settings.prompt_template)
         self._verifier = verifier
@@ -472,7 +475,26 @@ class Helpdesk:
         ``context`` is what the host page knows of the customer: their plan decides which
         plan-limited documents they read, their product's documents rank first. The final
         answer says whether to offer a person (its ``escalation``); the turn is stored.
+
+        With an LLM, the question first takes a place in :attr:`llm_queue`: when that is full,
+        the first ``next()`` raises :class:`~helpdesk.errors.Overloaded` before any event.
         """
+        events = self._events(query, locale, conversation_id, cancelled, context, surface)
+        if self._generation is None:
+            yield from events
+            return
+        with self.llm_queue.slot():
+            yield from events
+
+    def _events(
+        self,
+        query: Query,
+        locale: str | None,
+        conversation_id: str | None,
+        cancelled: Callable[[], bool] | None,
+        context: CustomerContext | None,
+        surface: str,
+    ) -> Generator[AnswerEvent, None, None]:
         started = time.monotonic()
         context = context or CustomerContext()
         # A new conversation has no history to read.
@@ -643,7 +665,8 @@ def turn_record(
         cues=list(mood.cues),
         escalation=list(answer.escalation.reasons) if answer.escalation else [],
         timings=dict(answer.timings),
-        context=context.as_dict(),
+        # the host page's fields are free text too: a customer id may be an e-mail address
+        context={k: redact(v) if isinstance(v, str) else v for k, v in context.as_dict().items()},
     )
 
 

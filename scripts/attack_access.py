@@ -77,12 +77,19 @@ class Report:
     tried: Counter[str] = field(default_factory=Counter)
     leaked: Counter[str] = field(default_factory=Counter)
     leaks: list[Leak] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)  # a run of 429s proves nothing
+
+    def answered(self) -> bool:
+        """No request was turned away by a rate limit or failed, and most were answered."""
+        refused = sum(n for s, n in self.statuses.items() if s == 429 or s >= 500)
+        return refused == 0 and self.statuses[200] * 2 >= self.tried.total()
 
     def lines(self) -> list[str]:
         rows = [f"{'kind':<13} {'tried':>6} {'leaked':>6}"]
         for kind in KINDS:
             rows.append(f"{kind:<13} {self.tried[kind]:>6} {self.leaked[kind]:>6}")
         rows.append(f"{'total':<13} {self.tried.total():>6} {self.leaked.total():>6}")
+        rows.append("statuses: " + ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items())))
         for leak in self.leaks[:20]:
             c = leak.case
             rows.append(f"LEAK {c.kind} {c.method} {c.path} {c.params or c.body}: {leak.found}")
@@ -312,6 +319,7 @@ def run(
             params["conversation_id"] = agent_id  # someone else's conversation
         status, text = send(case.method, path, params, body, dict(case.headers))
         report.tried[case.kind] += 1
+        report.statuses[status] += 1
         found = markers.found(text, case.said(), typo_words if case.kind == "typos" else ())
         if found:
             report.leaked[case.kind] += 1
@@ -406,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             public_ticket_over(send),
         )
     print("\n".join(report.lines()))
-    return 1 if report.leaks else 0
+    return 1 if report.leaks or not report.answered() else 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_BASE = ROOT / "knowledge_base"
 # One data folder shared by the suites: ingest is incremental, so a re-run takes seconds.
 DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
+NO_LIMITS = ("rate_limit", "rate_limit_ask", "rate_limit_agent")
 CLI = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
 
 
@@ -48,6 +49,9 @@ def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without the developer's HELPDESK_* settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
     env["HELPDESK_LOG_LEVEL"] = "INFO"
+    # The suites ask a server many questions a minute; test_abuse.py sets limits where it
+    # tests them.
+    env.update({f"HELPDESK_{name.upper()}": "" for name in NO_LIMITS})
     env.update(extra or {})
     return env
 

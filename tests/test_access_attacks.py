@@ -110,6 +110,7 @@ def test_no_attack_on_the_public_surfaces_leaks(client: FlaskClient, built: Sett
     assert set(report.tried) == set(attacks.KINDS)
     assert report.tried.total() == len(cases) > 100
     assert report.leaks == []
+    assert report.answered(), report.statuses
 
 
 def test_a_public_follow_up_on_an_agents_conversation_starts_a_new_one(
@@ -199,6 +200,7 @@ def test_no_attack_on_a_real_server_leaks(server: str) -> None:
     print("\nsample knowledge base, default models, helpdesk serve:\n" + "\n".join(report.lines()))
     assert set(report.tried) == set(attacks.KINDS)
     assert report.leaks == []
+    assert report.answered(), report.statuses
 
 
 @pytest.mark.integration
@@ -249,3 +251,4 @@ def test_injections_answered_by_the_bundled_model_leak_nothing(
     answered = json.loads(sample)  # by the model, or by the fallback after the model tried
     assert answered["generated_by"] == "llamacpp" or answered.get("fallback_reason"), answered
     assert report.tried.total() == len(chosen) and report.leaks == []
+    assert report.answered(), report.statuses

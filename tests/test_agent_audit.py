@@ -46,7 +46,8 @@ def test_internal_reads_and_ticket_actions_are_audited(
     assert (
         client.get("/api/agent/search", query_string=public_only, headers=mina).status_code == 200
     )
-    found = client.get("/api/agent/search", query_string={"q": SECRET}, headers=mina)
+    searched = {"q": f"{SECRET} for jane.doe@example.com"}
+    found = client.get("/api/agent/search", query_string=searched, headers=mina)
     assert any(r["audience"] == "internal" for r in found.get_json()["results"])
     question = {"question": f"What is the override code {SECRET} for goodwill credit?"}
     assert client.post("/api/agent/ask", json=question, headers=mina).status_code == 200
@@ -83,7 +84,8 @@ def test_internal_reads_and_ticket_actions_are_audited(
         assert entry["documents"]
         assert {d["source"] for d in entry["documents"]} == {"internal/escalation.md"}
         assert all(d["chunk_id"] for d in entry["documents"])
-    assert log[-1]["target"] == SECRET
+    # The query is kept, its personal data redacted.
+    assert SECRET in log[-1]["target"] and "jane.doe@example.com" not in log[-1]["target"]
     assert client.get("/api/agent/audit?agent=nobody", headers=mina).get_json() == {"entries": []}
     assert len(client.get("/api/agent/audit?limit=2", headers=mina).get_json()["entries"]) == 2
     assert client.get("/api/agent/audit?limit=0", headers=mina).status_code == 422

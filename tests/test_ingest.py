@@ -558,3 +558,43 @@ def test_a_killed_ingest_leaves_the_previous_generation_serving(
     # The running Helpdesk moved to the new generation, with the files the killed run had not.
     served = {chunk.source for chunk in helpdesk.retriever().snapshot.chunks}
     assert "generated/doc007.md" in served
+
+
+# -- personal data in public documents ----------------------------------------------------------
+
+LEAKY_FAQ = """\
+---
+title: Refunds
+language: ko
+audience: public
+---
+# 환불
+
+환불은 고객센터 1588-1234 또는 support@example.com 으로 문의하세요. 사무실은 서울특별시 강남구
+테헤란로 123 입니다. 예: 김철수 고객님 (900101-1234567, 카드 4111 1111 1111 1111, 신한은행
+110-123-456789, kim.cs@naver.com) 의 환불은 3일 걸렸습니다.
+"""
+INTERNAL_NOTE = """\
+---
+title: Agent note
+language: ko
+audience: internal
+---
+# 메모
+
+고객 주민번호 850315-2345678 확인 완료.
+"""
+
+
+def test_ingest_warns_about_personal_data_in_public_documents_only(
+    make_kb: MakeKb, settings_for: SettingsFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    kb = make_kb({"faq/refunds.md": LEAKY_FAQ, "internal/note.md": INTERNAL_NOTE})
+    report = ingest(settings_for(kb))
+    # the company's own 1588 line, support mailbox and office address are not warned about
+    assert report.personal_data == {
+        "faq/refunds.md": {"rrn": 1, "card": 1, "account": 1, "email": 1}
+    }
+    line = "faq/refunds.md: 1 rrn, 1 card, 1 account, 1 email in a public document"
+    assert f"  personal:  {line}" in report.summary()
+    assert line in caplog.text

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..index.lexical import TermStats
 from ..snippets import cite
 from ..text import Tokenizer, plain_text
+from ..text.injection import without_instructions
 from ..types import Answer, Passage, Reader
 from .calibration import calibration_for
 from .confidence import confidence
@@ -85,6 +86,8 @@ class ExtractiveAnswerer:
                 return self.not_covered(language, score, passages)
         chunk = primary.chunk
         body = " ".join(self._quote(question, primary, self.max_chars))
+        if not body:  # all of it was instructions to the assistant: nothing to quote
+            return self.not_covered(language, score, passages)
         text = f"{body} [{number}]"
         if chunk.language and chunk.language != language and language in OTHER_LANGUAGE_NOTE:
             text = f"{OTHER_LANGUAGE_NOTE[language]} {text}"
@@ -93,8 +96,9 @@ class ExtractiveAnswerer:
         if second is not None:
             extra = passages.index(second) + 1
             quote = " ".join(self._quote(question, second, self.max_chars // 2))
-            text = f"{text} {quote} [{extra}]"
-            citations.append(cite(extra, second.chunk, question, self.tokenizer))
+            if quote:
+                text = f"{text} {quote} [{extra}]"
+                citations.append(cite(extra, second.chunk, question, self.tokenizer))
         return Answer(
             text=text,
             citations=tuple(citations),
@@ -135,11 +139,13 @@ class ExtractiveAnswerer:
         return top
 
     def _quote(self, question: str, passage: Passage, limit: int) -> list[str]:
-        """What to quote of ``passage``: an FAQ's whole answer, or a manual's best sentences."""
+        """What to quote of ``passage``: an FAQ's whole answer, or a manual's best sentences;
+        never a sentence that talks to the assistant or asks for secrets (a poisoned page's)."""
         chunk = passage.chunk
         if chunk.kind == "faq" and chunk.answer:
-            return [plain_text(chunk.answer)]
-        return self._best_sentences(question, plain_text(chunk.text), limit)
+            answer = without_instructions(plain_text(chunk.answer))
+            return [answer] if answer else []
+        return self._best_sentences(question, without_instructions(plain_text(chunk.text)), limit)
 
     def _second(self, question: str, passages: list[Passage], primary: Passage) -> Passage | None:
         """A second passage to quote, when the question asks about more than the first one

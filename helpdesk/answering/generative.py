@@ -103,7 +103,9 @@ class Generation:
                 text += payload
                 complete = _complete_sentences(text)
                 for sentence, separator in complete[released:]:
-                    check = self.verifier.check_sentence(sentence, prepared, separator, removed)
+                    check = self.verifier.check_sentence(
+                        sentence, prepared, separator, removed, question
+                    )
                     if check is not None:
                         checks.append(check)
                         if check.supported:
@@ -119,7 +121,9 @@ class Generation:
                     )
                 )
             for number, (sentence, separator) in enumerate(rest, start=1):
-                check = self.verifier.check_sentence(sentence, prepared, separator, removed)
+                check = self.verifier.check_sentence(
+                    sentence, prepared, separator, removed, question
+                )
                 if check is not None:
                     checks.append(check)
                     if check.supported:

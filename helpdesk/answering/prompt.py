@@ -15,6 +15,7 @@ import jinja2
 
 from ..errors import ConfigError
 from ..text import plain_text
+from ..text.injection import without_instructions
 from ..types import Passage
 
 USER_MARKER = "=== user ==="
@@ -101,8 +102,12 @@ class PromptTemplate:
 
 
 def passage_text(passage: Passage) -> str:
-    """A passage as the LLM reads it (and the verifier checks against): an FAQ pair labelled."""
+    """A passage as the LLM reads it (and the verifier checks against): an FAQ pair labelled.
+
+    Sentences that talk to the assistant or ask for secrets (a poisoned document's) are left
+    out, so the model never reads them and no sentence can be supported by them."""
     chunk = passage.chunk
     if chunk.kind == "faq" and chunk.answer:
-        return f"Q: {plain_text(chunk.question)}\nA: {plain_text(chunk.answer)}"
-    return plain_text(chunk.text)  # what the model copies is what the customer may read
+        question = without_instructions(plain_text(chunk.question))
+        return f"Q: {question}\nA: {without_instructions(plain_text(chunk.answer))}"
+    return without_instructions(plain_text(chunk.text))  # what the customer may read

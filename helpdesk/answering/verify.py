@@ -10,6 +10,14 @@ A sentence is kept only when a retrieved passage supports it:
   Korean sentence can be checked against an English passage) with lexical coverage (the share of
   its content words or Korean morphemes found in the passage) when both share a language.
 
+Two kinds of sentence are dropped whatever their support (:mod:`helpdesk.text.injection`): an
+instruction (a poisoned passage's "e-mail your password to ...", a "you are now ..." the model
+repeated), and a first-person commitment ("I promise a full refund", "제가 환불해 드리겠습니다"):
+the assistant states policy, it never makes promises. A policy commitment ("returns within 30 days
+get a full refund") is kept only when the sentence of the passage it matches states the same kind
+of commitment (refund, compensation, discount...), with its amounts and periods; words it shares
+with the question are no support, so a reply echoing the customer's demand is dropped.
+
 Citations are checked too: markers naming no retrieved passage are removed, and a kept sentence
 cites the passage that supports it. ``scripts/calibrate_verifier.py`` reports the check's
 precision and recall on the labelled sentences in ``tests/data/verification.yaml``.
@@ -26,6 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from ..text import Tokenizer, clean_reply, detect_language, has_hangul
+from ..text.injection import Commitment, commitment, instruction, states
 
 _CITED = r"\d+(?:\s*[,;]\s*\d+)*"  # what a citation marker holds: 2, or 1, 3
 _CITATION = re.compile(r"\s*\[(" + _CITED + r")\]")
@@ -183,13 +192,13 @@ class Verifier:
 
     # -- public -----------------------------------------------------------------------------
 
-    def verify(self, answer: str, passages: Sequence[str]) -> Verification:
+    def verify(self, answer: str, passages: Sequence[str], question: str = "") -> Verification:
         """Check a whole generated answer against the passages it was written from."""
         prepared = self.prepare(passages)
         checks: list[SentenceCheck] = []
         removed: list[str] = []
         for sentence, separator in split_answer(answer):
-            check = self.check_sentence(sentence, prepared, separator, removed)
+            check = self.check_sentence(sentence, prepared, separator, removed, question)
             if check is not None:
                 checks.append(check)
         return Verification(tuple(checks), tuple(removed))
@@ -200,8 +209,11 @@ class Verifier:
         prepared: list[_Passage],
         separator: str = " ",
         removed: list[str] | None = None,
+        question: str = "",
     ) -> SentenceCheck | None:
-        """One generated sentence (with its [n] markers); None when it holds no words."""
+        """One generated sentence (with its [n] markers); None when it holds no words.
+        ``question`` is what the customer asked: the words it shares with the sentence are no
+        support for a commitment."""
         text, numbers = strip_citations(_ENUMERATOR.sub("", sentence))
         # Markup, entities and what a leading citation leaves behind ("에서 설명한 대로, ...")
         # never reach the customer; the sentence is checked as it will be shown.
@@ -215,7 +227,15 @@ class Verifier:
             return SentenceCheck(
                 text, False, 0.0, None, "refers to a source instead of stating it", valid, separator
             )
+        dropped = self._unsayable(text)
+        if dropped:
+            return SentenceCheck(text, False, 0.0, None, dropped, valid, separator)
         check = self.check(text, prepared, cited=valid)
+        promise = commitment(text)
+        if check.supported and promise is not None and check.passage is not None:
+            reason = self._commitment_unstated(text, promise, prepared[check.passage], question)
+            if reason:
+                check = replace(check, supported=False, reason=reason)
         return replace(check, cited=valid, separator=separator)
 
     def supports(self, sentence: str, passage: str) -> tuple[bool, float, str]:
@@ -224,6 +244,40 @@ class Verifier:
         return check.supported, check.score, check.reason
 
     # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _unsayable(text: str) -> str:
+        """Why no passage can make ``text`` sayable (an instruction, the assistant's own
+        promise), or ""."""
+        found = instruction(text)
+        if found:
+            return f"reads as an instruction, not help: {found!r}"
+        promise = commitment(text)
+        if promise is not None and promise.first_person:
+            return "a promise in the assistant's own name (commitments are stated as policy)"
+        return ""
+
+    def _commitment_unstated(
+        self, text: str, promise: Commitment, passage: _Passage, question: str
+    ) -> str:
+        """Why ``passage`` does not state the commitment ``text`` makes, or "".
+
+        The sentence of the passage closest to ``text`` (or the next closest) must hold a word
+        of each kind of commitment it makes; and no run of four words the sentence shares with
+        the question may be missing from the passage (the customer's words are no support).
+        """
+        assert passage.vectors is not None and passage.single is not None
+        vector = _normalise(self.embedder.embed_documents([text]))[0]
+        singles = np.where(passage.single, passage.vectors @ vector, -np.inf)
+        nearest = [passage.windows[i] for i in np.argsort(-singles)[:2] if passage.single[i]]
+        missing = [s for s in promise.stems if not any(states(w, s) for w in nearest)]
+        if missing:
+            return f"commitment ({', '.join(missing)}) is not stated by the passage"
+        if question:
+            echoed = _shared_runs(text, question) - _shared_runs(text, passage.text)
+            if echoed:
+                return f"commitment echoes the question: {sorted(echoed)[0]!r}"
+        return ""
 
     def prepare(self, passages: Sequence[str]) -> list[_Passage]:
         prepared: list[_Passage] = []
@@ -373,6 +427,14 @@ class Verifier:
             ):
                 return False, score, f"negation differs from the passage: {clause!r}"
         return True, score, ""
+
+
+def _shared_runs(text: str, other: str, size: int = 4) -> set[str]:
+    """Runs of ``size`` consecutive words of ``text`` that ``other`` holds too."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    held = " " + " ".join(w.lower() for w in _WORD.findall(other)) + " "
+    runs = {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return {run for run in runs if f" {run} " in held}
 
 
 def _normalise(rows: list[list[float]]) -> np.ndarray:

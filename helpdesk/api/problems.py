@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from ..errors import HelpdeskError, Unauthorized, problem_body
+from ..errors import HelpdeskError, Overloaded, Unauthorized, problem_body
 from .auth import REALM
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ def register_error_handlers(app: Flask) -> None:
         response = problem_response(error.problem())
         if isinstance(error, Unauthorized):
             response.headers["WWW-Authenticate"] = REALM
+        if isinstance(error, Overloaded):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(HTTPException)
@@ -41,6 +43,9 @@ def register_error_handlers(app: Flask) -> None:
         detail = error.description or error.name
         if status == 413:
             code, detail = "too_large", f"the request body is over {MAX_BODY_BYTES} bytes"
+        if status == 429:  # flask-limiter's; it adds Retry-After and X-RateLimit-* itself
+            code = "rate_limited"
+            detail = f"too many requests (the limit is {detail}); retry after Retry-After seconds"
         response = problem_response(problem_body(status, error.name, detail, code))
         if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from ..errors import UnprocessableRequest
 from ..service import Helpdesk
 from ..store import AuditEntry
-from ..text import SUPPORTED
+from ..text import SUPPORTED, redact
 from ..types import Passage, SearchHit, Sources
 from .auth import agent_name, require_agent
 from .requests import (
@@ -141,7 +141,8 @@ def _audit(action: str, target: str, passages: Iterable[Passage] = ()) -> None:
         return
     store = _helpdesk().store()
     if store is not None:
-        entry = AuditEntry(datetime.now(UTC), agent_name(), action, target[:200], documents)
+        # A question may carry a customer's personal data: stored redacted, like turns.
+        entry = AuditEntry(datetime.now(UTC), agent_name(), action, redact(target)[:200], documents)
         store.record_audit(entry)
 
 

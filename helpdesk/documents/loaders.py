@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,15 +26,65 @@ SIDECAR_SUFFIX = ".meta.yaml"
 META_FIELDS = ("title", "url", "language", "audience", "product", "updated", "plans")
 
 
+# Limits that keep one hostile or broken file from exhausting the ingest process. The file size
+# limit is a setting (HELPDESK_MAX_DOCUMENT_BYTES); these bound what a small file can expand to.
+MAX_DOCUMENT_BYTES = 20_000_000
+MAX_UNZIPPED_BYTES = 100_000_000  # a DOCX's parts once decompressed (zip bombs)
+MAX_PDF_PAGES = 2_000
+MAX_TEXT_CHARS = 5_000_000  # text extracted from one document
+MAX_YAML_NODES = 1_000_000  # "billion laughs": a few aliases of aliases expand exponentially
+
+
 class LoadError(Exception):
     """A file that cannot be loaded; the message says why, for the ingest report."""
 
 
+class _GuardedYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses alias bombs: before anything is constructed, the node
+    graph is measured as it would be once every alias is expanded (linear time, memoised)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise LoadError(
+                f"YAML aliases expand to more than {MAX_YAML_NODES:,} values (an alias bomb?)"
+            )
+        return super().construct_document(node)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    known = sizes.get(id(node))
+    if known is not None:
+        if known < 0:
+            raise LoadError("YAML alias refers to itself (a recursive structure)")
+        return known
+    sizes[id(node)] = -1
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            total += _expanded_size(key, sizes) + _expanded_size(value, sizes)
+    sizes[id(node)] = min(total, MAX_YAML_NODES + 1)
+    return sizes[id(node)]
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with the alias-bomb guard (no python/* tags, no exponential expansion)."""
+    loader = _GuardedYamlLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LoadError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if "\x00" in text:  # valid UTF-8 can still be binary: no text format has NUL characters
+        raise LoadError(f"binary data, not text (a NUL byte at character {text.index(chr(0))})")
+    return text
 
 
 def _scalar(value: Any) -> str:
@@ -62,7 +113,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = _safe_yaml(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise LoadError(f"front matter is not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
@@ -115,6 +166,23 @@ _LOOSE = ("div", "section", "article", "main", "body", "span", "caption")
 _NESTING = ["li", "tr", "pre", "blockquote"]
 
 
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|"
+    r"opacity\s*:\s*0(?![.\d]*[1-9])|(?<![-\w])color\s*:\s*(?:#fff\b|#ffffff\b|white\b)",
+    re.IGNORECASE,
+)
+
+
+def _hidden(tag: Any) -> bool:
+    """Is an HTML element hidden from readers (hidden, aria-hidden, or styled invisible)?"""
+    attributes = getattr(tag, "attrs", None) or {}
+    return (
+        "hidden" in attributes
+        or str(attributes.get("aria-hidden", "")).lower() == "true"
+        or bool(_HIDDEN_STYLE.search(str(attributes.get("style", ""))))
+    )
+
+
 def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
     from bs4 import BeautifulSoup, Comment, NavigableString
 
@@ -131,6 +199,10 @@ def load_html(path: Path) -> tuple[dict[str, Any], list[Section]]:
             meta[name.removeprefix("helpdesk:")] = str(tag.get("content"))
     for noise in soup(["script", "style", "nav", "footer", "aside", "noscript", "form"]):
         noise.decompose()
+    # What a reader never sees is not content: hidden text is where a poisoned page hides
+    # instructions for the assistant.
+    for hidden in soup.find_all(_hidden):
+        hidden.decompose()
     for header in soup("header"):
         if header.find_parent(["article", "main"]) is None:  # site banner, not the page's own
             header.decompose()
@@ -187,7 +259,14 @@ def load_pdf(path: Path) -> tuple[dict[str, Any], list[Section]]:
 
     try:
         reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if reader.is_encrypted:
+            raise LoadError("the PDF is encrypted; save an unprotected copy to ingest it")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(f"the PDF has {len(reader.pages)} pages, more than {MAX_PDF_PAGES}")
+        pages: list[str] = []
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            _check_chars(sum(map(len, pages)))
         info = reader.metadata
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise LoadError(f"not a readable PDF ({exc})") from None
@@ -208,6 +287,7 @@ def load_docx(path: Path) -> tuple[dict[str, Any], list[Section]]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    _check_unzipped(path)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
@@ -248,6 +328,34 @@ def load_docx(path: Path) -> tuple[dict[str, Any], list[Section]]:
             buffer.append(f"- {text}" if "List" in style else text)
     flush()
     return meta, sections
+
+
+def _check_unzipped(path: Path) -> None:
+    """Refuse a zip whose directory declares more than MAX_UNZIPPED_BYTES before inflating it
+    (zipfile also stops at the declared size, so a lying directory cannot go beyond it)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise LoadError(f"not a readable Word document (not a zip: {exc})") from None
+    if declared > MAX_UNZIPPED_BYTES:
+        raise LoadError(
+            f"the Word document unzips to {declared:,} bytes, more than {MAX_UNZIPPED_BYTES:,} "
+            "(a zip bomb?)"
+        )
+
+
+def _check_chars(count: int) -> None:
+    if count > MAX_TEXT_CHARS:
+        raise LoadError(f"more than {MAX_TEXT_CHARS:,} characters of text")
+
+
+def _check_size(path: Path, max_bytes: int) -> None:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise LoadError(
+            f"{size:,} bytes, larger than HELPDESK_MAX_DOCUMENT_BYTES ({max_bytes:,}); not read"
+        )
 
 
 def _heading_level(style: str) -> int:
@@ -307,7 +415,7 @@ def _faq_mapping(data: Any) -> tuple[dict[str, Any], list[Section]]:
 
 def load_faq_yaml(path: Path) -> tuple[dict[str, Any], list[Section]]:
     try:
-        data = yaml.safe_load(_read_text(path))
+        data = _safe_yaml(_read_text(path))
     except yaml.YAMLError as exc:
         raise LoadError(f"not valid YAML: {_yaml_problem(exc)}") from None
     return _faq_mapping(data)
@@ -351,23 +459,33 @@ LOADERS: dict[str, Loader] = {
 }
 
 
-def load_document(path: Path, root: Path) -> Document:
-    """Load one file under ``root`` into a Document, or raise LoadError saying why."""
+def load_document(path: Path, root: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
+    """Load one file under ``root`` into a Document, or raise LoadError saying why.
+
+    A file over ``max_bytes`` is refused from its size alone, before any of it is read.
+    """
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
     try:
+        _check_size(path, max_bytes)
         found, sections = loader(path)
     except LoadError:
         raise
+    except RecursionError:
+        raise LoadError("nested too deeply to read") from None
+    except csv.Error as exc:
+        raise LoadError(f"not a readable CSV ({exc})") from None
     except Exception as exc:  # a loader library failing on a corrupt file must not stop ingest
-        raise LoadError(f"{type(exc).__name__}: {exc}") from None
+        raise LoadError(f"{type(exc).__name__}: {exc}"[:300]) from None
     if not sections:
         raise LoadError("no text found")
+    _check_chars(sum(len(s.text) for s in sections))
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if sidecar.exists():
         try:
-            extra = yaml.safe_load(_read_text(sidecar)) or {}
+            _check_size(sidecar, MAX_DOCUMENT_BYTES)
+            extra = _safe_yaml(_read_text(sidecar)) or {}
         except yaml.YAMLError as exc:
             raise LoadError(f"{sidecar.name} is not valid YAML: {_yaml_problem(exc)}") from None
         if not isinstance(extra, dict):

@@ -25,7 +25,7 @@ from ..documents.loaders import LoadError
 from ..embeddings import Embedder, cached, make_embedders
 from ..errors import IngestError
 from ..glossary import Glossary
-from ..text import Tokenizer
+from ..text import Tokenizer, find_pii
 from ..types import Chunk
 from .generations import FORMAT_VERSION, Layout, read_manifest, write_manifest
 from .store import (
@@ -62,6 +62,8 @@ class IngestReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     kept_previous: list[str] = field(default_factory=list)
     removed_generations: list[str] = field(default_factory=list)
+    # public document -> kind of personal data -> distinct values found in it
+    personal_data: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -78,6 +80,9 @@ class IngestReport:
         for skipped in self.skipped:
             kept = " (kept its previous version)" if skipped.source in self.kept_previous else ""
             lines.append(f"  skipped:   {skipped.source}: {skipped.reason}{kept}")
+        for source, counts in self.personal_data.items():
+            found = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            lines.append(f"  personal:  {source}: {found} in a public document")
         return "\n".join(lines)
 
 
@@ -159,16 +164,14 @@ def ingest(
         for path in bar(list(discover(source)), "reading"):
             relative = path.relative_to(source).as_posix()
             try:
-                document = load_document(path, source)
+                documents[relative] = _read(path, relative, source, settings)
             except LoadError as exc:
-                report.skipped.append(SkippedFile(relative, str(exc)))
+                # Named printably: a name that is not UTF-8 could not be written to the manifest.
+                shown = relative.encode("utf-8", "backslashreplace").decode("utf-8")
+                report.skipped.append(SkippedFile(shown, str(exc)))
                 if same_model and relative in previous.documents:
                     documents[relative] = [previous.chunks[i] for i in previous.documents[relative]]
                     report.kept_previous.append(relative)
-                continue
-            documents[relative] = chunk_document(
-                document, settings.chunk_size, settings.chunk_overlap
-            )
         loaded = len(documents) - len(report.kept_previous)
         if loaded == 0 and not report.kept_previous:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in report.skipped[:5])
@@ -179,6 +182,10 @@ def ingest(
             )
 
         chunks = [chunk for doc in documents.values() for chunk in doc]
+        report.personal_data = personal_data(documents)
+        for source_name, counts in report.personal_data.items():
+            found = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            log.warning("%s: %s in a public document", source_name, found)
         _count_changes(report, documents, previous if same_model else _Previous())
         report.up_to_date = (
             glossary == previous.glossary
@@ -233,6 +240,43 @@ def ingest(
         report.seconds = time.perf_counter() - started
         log.info("ingest: %s", report.summary().splitlines()[0])
         return report
+
+
+# What a public page should never show. A company publishes its own phone numbers and
+# addresses (and find_pii already keeps its 1-800 lines and support@ mailboxes), so those are
+# not warned about: a warning on every contact page would teach people to ignore it.
+_PERSONAL_IN_DOCUMENTS = ("rrn", "card", "account", "email")
+
+
+def personal_data(documents: dict[str, list[Chunk]]) -> dict[str, dict[str, int]]:
+    """Per public document, how many distinct personal values of each kind its text holds
+    (values, not finds: overlapping chunks repeat them)."""
+    found: dict[str, dict[str, int]] = {}
+    for source, chunks in documents.items():
+        values: dict[str, set[str]] = {}
+        for chunk in chunks:
+            if chunk.audience != "public":
+                continue
+            for f in find_pii(chunk.text):
+                if f.kind in _PERSONAL_IN_DOCUMENTS:
+                    values.setdefault(f.kind, set()).add(chunk.text[f.start : f.end])
+        if values:
+            found[source] = {k: len(values[k]) for k in _PERSONAL_IN_DOCUMENTS if k in values}
+    return found
+
+
+def _read(path: Path, relative: str, source: Path, settings: Settings) -> list[Chunk]:
+    """One file's chunks, or LoadError: no single file, however broken, may stop an ingest."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LoadError("the file name is not valid UTF-8; rename the file") from None
+    document = load_document(path, source, settings.max_document_bytes)
+    try:
+        return chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+    except Exception as exc:  # a chunking bug on one odd file must not cost the whole ingest
+        log.exception("chunking %s failed", relative)
+        raise LoadError(f"could not be split into chunks ({type(exc).__name__}: {exc})") from None
 
 
 def _count_changes(
