@@ -129,6 +129,13 @@ class AgentKeys:
     def __bool__(self) -> bool:
         return bool(self.names())
 
+    def known(self, key: str) -> str | None:
+        """The name of a key already checked since the file last changed, without running
+        scrypt (for the rate limiter, which must stay cheap for a guesser); else None."""
+        self._refresh()
+        with self._lock:
+            return self._verified.get(hashlib.sha256(key.encode()).digest())
+
     def lookup(self, key: str) -> str | None:
         """The name whose key this is, or None."""
         self._refresh()

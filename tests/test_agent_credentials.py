@@ -58,9 +58,11 @@ def test_the_server_rereads_the_file(tmp_path: Path) -> None:
     keys = AgentKeys(tmp_path / "k.json", check_every=0.0)
     assert not keys and keys.lookup("hdk_x") is None
     key = add_key(tmp_path / "k.json", "jun")
+    assert keys.known(key) is None  # not checked yet: known() never runs scrypt
     assert keys.lookup(key) == "jun" and keys.lookup(key) == "jun"  # the second from memory
+    assert keys.known(key) == "jun"
     add_key(tmp_path / "k.json", "jun")  # a new key replaces the old one
-    assert keys.lookup(key) is None
+    assert keys.lookup(key) is None and keys.known(key) is None
 
 
 @pytest.fixture(scope="module")
