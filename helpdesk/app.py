@@ -24,10 +24,12 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     from flask_cors import CORS
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from .api.auth import KEYS_EXTENSION
     from .api.headers import init_security_headers
     from .api.openapi import openapi_blueprint
     from .api.ratelimits import init_rate_limits
     from .api.routes import agent_api, api
+    from .credentials import AgentKeys
     from .web import web
 
     settings = settings or (helpdesk.settings if helpdesk else Settings.from_env())
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = helpdesk or Helpdesk(settings)
+    app.extensions[KEYS_EXTENSION] = AgentKeys(settings.agent_keys_path)
     app.register_blueprint(api)
     app.register_blueprint(agent_api)
     app.register_blueprint(web)

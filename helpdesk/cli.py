@@ -398,3 +398,59 @@ def status(data_dir: Path | None) -> None:
             store.close()
     except HelpdeskError as error:
         _fail(error)
+
+
+@main.group()
+def agents() -> None:
+    """Agents' named keys (HELPDESK_AGENT_KEYS_FILE): add, list, revoke. A running server
+    picks a change up within a second."""
+
+
+_keys_data_dir = click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Where the default keys file lives."
+)
+
+
+def _keys_path(data_dir: Path | None) -> Path:
+    return Settings.from_env(data_dir=data_dir).agent_keys_path
+
+
+@agents.command(name="add")
+@_keys_data_dir
+@click.argument("name")
+def agents_add(data_dir: Path | None, name: str) -> None:
+    """A new key for NAME (replacing any old one), printed once: only its hash is kept."""
+    from .credentials import add_key
+
+    path = _keys_path(data_dir)
+    try:
+        key = add_key(path, name)
+    except ValueError as error:
+        click.echo(f"helpdesk: error: {error}", err=True)
+        sys.exit(1)
+    click.echo(key)
+    click.echo(f"helpdesk: key for {name} added to {path}; it is not shown again", err=True)
+
+
+@agents.command(name="list")
+@_keys_data_dir
+def agents_list(data_dir: Path | None) -> None:
+    """The names that have a key."""
+    from .credentials import read_keys
+
+    for name in sorted(read_keys(_keys_path(data_dir))):
+        click.echo(name)
+
+
+@agents.command(name="revoke")
+@_keys_data_dir
+@click.argument("name")
+def agents_revoke(data_dir: Path | None, name: str) -> None:
+    """Remove NAME's key: the server refuses it from its next check (within a second)."""
+    from .credentials import revoke_key
+
+    path = _keys_path(data_dir)
+    if not revoke_key(path, name):
+        click.echo(f"helpdesk: error: {name} has no key in {path}", err=True)
+        sys.exit(1)
+    click.echo(f"helpdesk: {name}'s key revoked")

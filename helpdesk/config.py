@@ -371,6 +371,12 @@ class Settings:
         "Credentials of the agents' console (/agent), comma-separated; empty turns it off. "
         "Agents sign in with any user name and a key as the password (or send Bearer KEY).",
     )
+    agent_keys_file: str = setting(
+        "",
+        "Agents' named keys, hashed (`helpdesk agents add NAME` writes it; re-read when it "
+        "changes, so a revoked key stops working without a restart); empty: "
+        "DATA_DIR/agent-keys.json.",
+    )
     host: str = setting(
         "127.0.0.1",
         "Address `helpdesk serve` listens on.",
@@ -560,6 +566,12 @@ class Settings:
     @property
     def agent_credentials(self) -> tuple[str, ...]:
         return tuple(k.strip() for k in self.agent_keys.split(",") if k.strip())
+
+    @property
+    def agent_keys_path(self) -> Path:
+        """The named agents' keys file (HELPDESK_AGENT_KEYS_FILE, else in the data folder)."""
+        given = self.agent_keys_file.strip()
+        return Path(given) if given else Path(self.data_dir) / "agent-keys.json"
 
     @property
     def generations_dir(self) -> Path:

@@ -499,6 +499,10 @@ class Helpdesk:
         context = context or CustomerContext()
         # A new conversation has no history to read.
         history = self.conversations.history(conversation_id) if conversation_id else []
+        if query.reader == "public" and any(t.reader != "public" for t in history):
+            # An agent's conversation (its id seen over a shoulder, or guessed): a customer
+            # neither reads its turns, which may quote internal documents, nor adds to them.
+            history, conversation_id = [], None
         conversation_id = conversation_id or self.conversations.new_id()
         language = _language(query.text, locale or context.locale)
         query = replace(

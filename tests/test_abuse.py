@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -274,3 +275,26 @@ def test_openapi_describes_every_api_route_and_validates(built: Settings) -> Non
     assert set(problem_schema["required"]) == {"type", "title", "status", "detail", "code"}
     assert document["components"]["responses"]["Error429"]["headers"]["Retry-After"]
     assert document["paths"]["/api/agent/tickets/{ticket_id}"]["get"]["security"]
+
+
+def test_a_named_key_is_limited_per_name_once_it_has_signed_in(
+    built: Settings, tmp_path: Path
+) -> None:
+    from helpdesk.credentials import add_key
+
+    keys_file = tmp_path / "agent-keys.json"
+    key = add_key(keys_file, "mina")
+    client = app_with(
+        built, rate_limit_agent="2/hour", agent_keys_file=str(keys_file)
+    ).test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def get(address: str) -> int:
+        environ = {"REMOTE_ADDR": address}
+        return client.get("/api/agent/config", headers=headers, environ_base=environ).status_code
+
+    # The first request counts against its address (the key is not checked yet when the
+    # limiter runs), the next ones against the name, from whatever address.
+    assert [get("10.0.1.1"), get("10.0.1.2"), get("10.0.1.3")] == [200, 200, 200]
+    assert get("10.0.1.4") == 429
+    assert get("10.0.1.1") == 429  # the name's budget, wherever the key comes from

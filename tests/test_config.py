@@ -60,6 +60,7 @@ ENVIRONMENT = {
         "https://shop.example, http://localhost:8000",
     ),
     "agent_keys": ("k1,k2", "k1,k2"),
+    "agent_keys_file": ("/etc/helpdesk/agent-keys.json", "/etc/helpdesk/agent-keys.json"),
     "host": ("0.0.0.0", "0.0.0.0"),
     "port": ("8080", 8080),
     "threads": ("8", 8),

@@ -274,6 +274,17 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
             "requestBody": optional_empty,
             "responses": {"200": _ok(_OBJECT)},
         },
+        "agent_api.agent_audit": {
+            "parameters": [
+                {"name": "agent", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                },
+            ],
+            "responses": {"200": _ok(_OBJECT)},
+        },
     }
 
 

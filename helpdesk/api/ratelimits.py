@@ -16,10 +16,11 @@ import hashlib
 import hmac
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
 from ..config import Settings
+from .auth import KEYS_EXTENSION
 
 # Endpoints whose requests count against the stricter limit for questions.
 ASK_ENDPOINTS = frozenset({"api.ask", "api.ask_stream"})
@@ -40,6 +41,12 @@ def agent_key(settings: Settings) -> str:
     for key in settings.agent_credentials:
         if given and hmac.compare_digest(given.encode(), key.encode()):
             return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    # A named key counts against its name once it has signed in (its first request, checked
+    # by scrypt after this, counts against the IP).
+    named = current_app.extensions.get(KEYS_EXTENSION)
+    name = named.known(given) if given and named is not None else None
+    if name is not None:
+        return "name:" + name
     return "ip:" + client_ip()
 
 

@@ -5,13 +5,17 @@ and readiness. Search and ask are implemented once, for either reader.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
+from ..errors import UnprocessableRequest
 from ..service import Helpdesk
-from ..text import SUPPORTED
+from ..store import AuditEntry
+from ..text import SUPPORTED, redact
+from ..types import Passage, SearchHit, Sources
 from .auth import agent_name, require_agent
 from .requests import (
     TICKET_STATUSES,
@@ -59,6 +63,8 @@ def _search(agent: bool) -> ResponseReturnValue:
     searched = search_request(request.args, helpdesk, agent)
     found = helpdesk.search(searched.query)
     hits = [h for h in found.hits if searched.only in (None, h.passage.chunk.audience)]
+    if agent:
+        _audit("search", searched.query.text, _shown(hits[: searched.k]))
     body = {
         "query": searched.query.text,
         "corrected_query": corrected_query(found.correction),
@@ -79,6 +85,8 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
         answer = helpdesk.ask(
             asked.query, asked.locale, asked.conversation_id, context=context, surface=surface
         )
+        if agent:
+            _audit("ask", asked.query.text, answer.passages[: _sources_shown(helpdesk)])
         return jsonify(answer_json(answer, contact, audience=agent))
     # waitress tells whether the client is still there; generation stops when it is not.
     gone = request.environ.get("waitress.client_disconnected")
@@ -93,6 +101,8 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
     # Retrieval runs before the response starts, so a missing index or a bad filter is still
     # a problem+json error rather than a broken stream.
     first = next(events)
+    if agent and isinstance(first, Sources):
+        _audit("ask", asked.query.text, first.passages)
 
     def generate() -> Iterator[str]:
         try:
@@ -107,6 +117,33 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _shown(hits: Iterable[SearchHit]) -> list[Passage]:
+    """Every passage a search response shows: each hit's and its sections'."""
+    return [p for h in hits for p in (h.passage, *(s.passage for s in h.sections))]
+
+
+def _sources_shown(helpdesk: Helpdesk) -> int:
+    """How many passages an answer's sources event carries (see Helpdesk.ask_events)."""
+    return max(helpdesk.settings.llm_passages, 3)
+
+
+def _audit(action: str, target: str, passages: Iterable[Passage] = ()) -> None:
+    """Record an agent's read in the audit log (search and ask: only when internal documents
+    were read). Queued, so it never slows the request; without a store, nothing."""
+    documents = [
+        {"chunk_id": p.chunk.id, "source": p.chunk.source}
+        for p in passages
+        if p.chunk.audience != "public"
+    ]
+    if action in ("search", "ask") and not documents:
+        return
+    store = _helpdesk().store()
+    if store is not None:
+        # A question may carry a customer's personal data: stored redacted, like turns.
+        entry = AuditEntry(datetime.now(UTC), agent_name(), action, redact(target)[:200], documents)
+        store.record_audit(entry)
 
 
 def _wants_stream() -> bool:
@@ -245,34 +282,57 @@ def agent_tickets() -> ResponseReturnValue:
     status = choice(request.args.get("status"), "status", TICKET_STATUSES) or "all"
     store = _helpdesk().require_store()
     tickets = store.tickets(None if status == "all" else status)
+    _audit("tickets", status)
     return jsonify({"tickets": [ticket_summary_json(t) for t in tickets]})
 
 
 @agent_api.get("/api/agent/tickets/<ticket_id>")
 def agent_ticket(ticket_id: str) -> ResponseReturnValue:
     """One ticket with its context packet and replies."""
-    return jsonify(ticket_json(_helpdesk().require_store().ticket(ticket_id)))
+    ticket = _helpdesk().require_store().ticket(ticket_id)
+    _audit("ticket", ticket_id)
+    return jsonify(ticket_json(ticket))
 
 
 @agent_api.post("/api/agent/tickets/<ticket_id>/claim")
 def agent_claim(ticket_id: str) -> ResponseReturnValue:
     """Take the ticket (409 when another agent holds it)."""
     reject_unknown(set(_optional_json()), set(), "field")
-    return jsonify(ticket_json(_helpdesk().require_store().claim(ticket_id, agent_name())))
+    ticket = _helpdesk().require_store().claim(ticket_id, agent_name())
+    _audit("claim", ticket_id)
+    return jsonify(ticket_json(ticket))
 
 
 @agent_api.post("/api/agent/tickets/<ticket_id>/reply")
 def agent_reply(ticket_id: str) -> ResponseReturnValue:
     """Answer the customer: recorded with the ticket, shown in their chat."""
     text = reply_text(json_body())
-    return jsonify(ticket_json(_helpdesk().require_store().reply(ticket_id, agent_name(), text)))
+    ticket = _helpdesk().require_store().reply(ticket_id, agent_name(), text)
+    _audit("reply", ticket_id)
+    return jsonify(ticket_json(ticket))
 
 
 @agent_api.post("/api/agent/tickets/<ticket_id>/resolve")
 def agent_resolve(ticket_id: str) -> ResponseReturnValue:
     """Close the ticket."""
     reject_unknown(set(_optional_json()), set(), "field")
-    return jsonify(ticket_json(_helpdesk().require_store().resolve(ticket_id, agent_name())))
+    ticket = _helpdesk().require_store().resolve(ticket_id, agent_name())
+    _audit("resolve", ticket_id)
+    return jsonify(ticket_json(ticket))
+
+
+@agent_api.get("/api/agent/audit")
+def agent_audit() -> ResponseReturnValue:
+    """The audit log, newest first: ``agent`` narrows it to one agent; ``limit`` entries
+    (default 200, at most 1000)."""
+    reject_unknown(set(request.args), {"agent", "limit"}, "parameter")
+    raw = request.args.get("limit", "200").strip()
+    if not (raw.isdecimal() and raw.isascii() and 1 <= int(raw) <= 1000):
+        raise UnprocessableRequest(
+            f"'limit' must be a whole number from 1 to 1000, got {raw!r}", code="bad_limit"
+        )
+    entries = _helpdesk().require_store().audit(request.args.get("agent") or None, int(raw))
+    return jsonify({"entries": [e.as_json() for e in entries]})
 
 
 def _optional_json() -> dict[str, object]:

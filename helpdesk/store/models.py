@@ -175,3 +175,16 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    # What each agent read and did: internal documents in search and ask results, and tickets.
+    __tablename__ = "agent_audit"
+    __table_args__ = (Index("ix_agent_audit_agent_at", "agent", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    agent: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))  # search, ask, tickets, ticket, claim, ...
+    target: Mapped[str] = mapped_column(String(200))  # a ticket id, or the question asked
+    documents: Mapped[list[Any]]  # [{chunk_id, source}] of internal chunks read

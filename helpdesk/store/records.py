@@ -105,3 +105,23 @@ class Delivery:
     next_attempt_at: datetime
     delivered_at: datetime | None
     last_error: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One agent's read of internal documents or of a ticket."""
+
+    at: datetime
+    agent: str
+    action: str  # "search" | "ask" | "tickets" | "ticket" | "claim" | "reply" | "resolve"
+    target: str  # the ticket id, the ticket status listed, or the question
+    documents: list[dict[str, str]] = field(default_factory=list)  # internal {chunk_id, source}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "agent": self.agent,
+            "action": self.action,
+            "target": self.target,
+            "documents": self.documents,
+        }

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from ..config import Settings
 from ..errors import StoreUnavailable, TicketConflict, TicketNotFound, UnprocessableRequest
 from . import database
-from .models import Conversation, Feedback, OutboxRow, ReplyRow, TicketRow, Turn
-from .records import Delivery, FeedbackRecord, Reply, Ticket, TurnRecord
+from .models import AuditRow, Conversation, Feedback, OutboxRow, ReplyRow, TicketRow, Turn
+from .records import AuditEntry, Delivery, FeedbackRecord, Reply, Ticket, TurnRecord
 from .writes import WriteQueue
 
 STATUSES = ("open", "claimed", "resolved")
@@ -145,6 +145,23 @@ class Store:
         self._writes.put(
             f"feedback on {feedback.conversation_id}", lambda: self._write_feedback(feedback)
         )
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """Queue an agent's read for the audit log and return at once."""
+        self._writes.put(f"audit {entry.action} by {entry.agent}", lambda: self._write_audit(entry))
+
+    def audit(self, agent: str | None = None, limit: int = 200) -> list[AuditEntry]:
+        """The audit log, newest first; with ``agent``, that agent's entries only."""
+        query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc())
+        if agent is not None:
+            query = query.where(AuditRow.agent == agent)
+        with self._session() as session:
+            rows = list(session.scalars(query.limit(max(0, limit))))
+        return [AuditEntry(**_fields(AuditEntry, row)) for row in rows]
+
+    def _write_audit(self, entry: AuditEntry) -> None:
+        with self._session() as session:
+            session.add(AuditRow(**_fields(AuditEntry, entry)))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the queued writes are written or dropped; False if ``timeout`` passed."""
