@@ -57,7 +57,7 @@ def repeats(
     question: str,
     vector: Sequence[float] | None,
     earlier: Sequence[str],
-    earlier_vectors: Sequence[Sequence[float]] | None,
+    earlier_vectors: Sequence[Sequence[float]] | Sequence[np.ndarray] | None,
     similarity: float = REPEAT_SIMILARITY,
 ) -> bool:
     """Does ``question`` ask again what one of the ``earlier`` questions asked?

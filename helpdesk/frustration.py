@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,9 @@ class Mood:
     probabilities: dict[str, float]  # per label, summing to 1
     cues: tuple[str, ...]  # from message_cues
     frustration: float  # 0..1; >= the frustration threshold means "offer a person"
+    # The message's USE vector (unit length), kept so that nothing embeds it a second time
+    # (the repeated-question rule compares it with earlier questions).
+    vector: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
 
 def default_dataset() -> Path:
@@ -265,7 +268,7 @@ class FrustrationClassifier:
         rows = model.predict_proba(vectors)
         classes = [str(label) for label in model.classes_]
         moods = []
-        for text, row in zip(texts, rows, strict=True):
+        for text, row, vector in zip(texts, rows, vectors, strict=True):
             probabilities = {label: float(row[classes.index(label)]) for label in LABELS}
             cues = message_cues(text)
             upset = sum(probabilities[label] for label in UPSET)
@@ -275,6 +278,7 @@ class FrustrationClassifier:
                     probabilities=probabilities,
                     cues=cues,
                     frustration=round(_calibrate(boosted(upset, cues)), 4),
+                    vector=tuple(float(x) for x in vector),
                 )
             )
         return moods

@@ -12,10 +12,13 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from .answering.confidence import evidence, unrelated
 from .answering.extractive import ExtractiveAnswerer
@@ -121,6 +124,9 @@ class Helpdesk:
             self.store, max(settings.conversation_turns, _ESCALATION_TURNS)
         )
         self._classifier = classifier
+        # Each question's USE vector by turn id, so the repeated-question rule embeds every
+        # question once (its mood brought the vector) and not again on each later turn.
+        self._turn_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._background: list[Callable[[], None]] = []
 
     def store(self) -> Store | None:
@@ -565,9 +571,9 @@ class Helpdesk:
             if cancelled is not None and cancelled():
                 return
             final = _prefer_faq(draft, final)
+        final = replace(for_plan(final, query.plan), answer_id=secrets.token_urlsafe(12))
         final = replace(
-            for_plan(final, query.plan),
-            answer_id=secrets.token_urlsafe(12),
+            final,
             escalation=self._escalation(query.text, mood, final, history),
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
         )
@@ -581,10 +587,11 @@ class Helpdesk:
         rules = self.settings.escalation_rules if mood is not _AGENT_MOOD else ()
         repeated = False
         if "repeated" in rules and history:
+            vector = mood.vector or tuple(self._use().embed_documents([question])[0])
             earlier = [t.question for t in history]
-            use = self._use()
-            vectors = use.embed_documents([question, *earlier])
-            repeated = repeats(question, vectors[0], earlier, vectors[1:])
+            repeated = repeats(question, vector, earlier, self._vectors_of(history))
+        if mood.vector:
+            self._remember_vector(answer.answer_id, mood.vector)
         signals = Signals(
             asked_for_person="asked_for_person" in mood.cues,
             frustration=mood.frustration,
@@ -593,6 +600,27 @@ class Helpdesk:
             previous_not_covered=bool(history) and history[-1].not_covered,
         )
         return escalation(signals, rules, self.settings.frustration_threshold)
+
+    def _vectors_of(self, turns: list[TurnRecord]) -> list[np.ndarray]:
+        """The USE vector of each turn's question: remembered when this process answered it,
+        embedded (in one batch) when another process did or it has been forgotten."""
+        with self._lock:
+            known = {t.id: self._turn_vectors.get(t.id) for t in turns}
+        missing = [t for t in turns if known[t.id] is None]
+        if missing:
+            embedded = self._use().embed_documents([t.question for t in missing])
+            for turn, vector in zip(missing, embedded, strict=True):
+                known[turn.id] = self._remember_vector(turn.id, vector)
+        return [v for v in known.values() if v is not None]
+
+    def _remember_vector(self, turn_id: str, vector: Sequence[float]) -> np.ndarray:
+        array = np.asarray(vector, dtype=np.float32)
+        with self._lock:
+            self._turn_vectors[turn_id] = array
+            self._turn_vectors.move_to_end(turn_id)
+            while len(self._turn_vectors) > _REMEMBERED_VECTORS:
+                self._turn_vectors.popitem(last=False)
+        return array
 
 
 # What an answer drawn from a plan-limited page says first, so the customer knows why they are
@@ -670,6 +698,9 @@ def turn_record(
     )
 
 
+# Question vectors kept for the repeated-question rule (4096 x 512 float32: 8 MB at most); a
+# forgotten one is embedded again when needed.
+_REMEMBERED_VECTORS = 4096
 _AGENT_MOOD = Mood(label="calm", probabilities={}, cues=(), frustration=0.0)
 _CLASSIFIERS: dict[str, FrustrationClassifier] = {}
 _CLASSIFIERS_LOCK = threading.Lock()

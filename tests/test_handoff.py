@@ -467,3 +467,65 @@ def test_a_request_for_a_person_is_not_counted_as_not_covered() -> None:
     assert "answered 1 from the help center and could not cover 0" in packet["summary"]
     assert packet["tried"][1].endswith("asked for a person, who was offered")
     assert "상담원 연결을 요청" in context_packet(turns, [], language="ko")["tried"][1]
+
+
+class CountingEmbedder:
+    """A stand-in for the USE model that counts the texts it embeds (vectors from a hash)."""
+
+    model_id = "use:multilingual-v3"
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        rows = []
+        for text in texts:
+            seed = sum(ord(c) for c in text)
+            rows.append([((seed * (i + 7)) % 13) / 13.0 for i in range(8)])
+        return rows
+
+
+class VectorClassifier(StubClassifier):
+    """The stand-in classifier, with each message's vector from ``embedder`` as the real one."""
+
+    def __init__(self, embedder: CountingEmbedder) -> None:
+        self.embedder = embedder
+
+    def mood(self, text: str) -> Mood:
+        vector = tuple(self.embedder.embed_documents([text])[0])
+        return replace(super().mood(text), vector=vector)
+
+
+def test_each_question_is_embedded_once_across_a_conversation(
+    built: Settings, tmp_path: Path
+) -> None:
+    settings = built.replace(database_url=f"sqlite:///{tmp_path / 'helpdesk.db'}")
+    questions = [
+        "How long do I have to return a product?",
+        "Does the camera work outside in the rain?",
+        "How do I charge the battery?",
+    ]
+    use = CountingEmbedder()
+    first = Helpdesk(settings, classifier=VectorClassifier(use))  # type: ignore[arg-type]
+    first._use = lambda: use  # type: ignore[method-assign]
+    client = create_app(settings, first).test_client()
+    conversation = ask(client, questions[0])["conversation_id"]
+    for question in questions[1:]:
+        ask(client, question, conversation_id=conversation)
+    # The mood brought each vector; the repeated-question rule reused them.
+    assert use.texts == questions
+    first.close()
+
+    # Another process carries the conversation on: it embeds the earlier questions once (it
+    # never saw them), then remembers them.
+    later = CountingEmbedder()
+    second = Helpdesk(settings, classifier=VectorClassifier(later))  # type: ignore[arg-type]
+    second._use = lambda: later  # type: ignore[method-assign]
+    client = create_app(settings, second).test_client()
+    ask(client, "Can I pay with a gift card?", conversation_id=conversation)
+    ask(client, "What does the warranty cover?", conversation_id=conversation)
+    assert sorted(later.texts) == sorted(
+        [*questions, "Can I pay with a gift card?", "What does the warranty cover?"]
+    )
+    second.close()
