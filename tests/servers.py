@@ -6,15 +6,21 @@ Used by test_integration.py, test_llm.py and test_browser.py.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -121,3 +127,68 @@ def running(servers: list[Server], timeout: float = 300.0) -> Iterator[None]:
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait(timeout=30)
+
+
+class WebhookReceiver:
+    """A webhook receiver on a fixed loopback port: down until started (and again after
+    stop, on the same port). It records every request's headers and body, refuses (401) a
+    body not signed with ``secret`` when one is given, answers 500 to the first ``fail``
+    requests and ``status`` after, and keeps each ticket once by its Idempotency-Key, as the
+    docs tell receivers to."""
+
+    def __init__(self, port: int | None = None, *, fail: int = 0, secret: str | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.fail = fail
+        self.secret = secret
+        self.status = 200
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.tickets: dict[str, dict[str, Any]] = {}  # by Idempotency-Key
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def bodies(self) -> list[bytes]:
+        return [body for _, body in self.requests]
+
+    @property
+    def keys(self) -> list[str]:
+        return [headers.get("Idempotency-Key", "") for headers, _ in self.requests]
+
+    def start(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(receiver._answer(dict(self.headers), body))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def _answer(self, headers: dict[str, str], body: bytes) -> int:
+        if self.secret is not None:
+            expected = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(
+                headers.get("X-Helpdesk-Signature", ""), f"sha256={expected}"
+            ):
+                return 401
+        if len(self.requests) <= self.fail:
+            return 500
+        # Kept whatever it answers: a 500 here stands for an acknowledgement that was lost.
+        key = headers.get("Idempotency-Key", "")
+        if key not in self.tickets:
+            self.tickets[key] = json.loads(body).get("ticket", {})
+        return self.status
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

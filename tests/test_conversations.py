@@ -8,9 +8,7 @@ receiver, and the real frustration classifier.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import Server, free_port, helpdesk_server, ingest, running
+from servers import Server, WebhookReceiver, helpdesk_server, ingest, running
 
 pytestmark = pytest.mark.integration
 
@@ -84,46 +82,15 @@ def test_a_conversation_survives_a_restart_and_is_shared_by_two_processes(
         assert status.json()["status"] == "open"
 
 
-class Receiver:
-    """A webhook receiver on a fixed port: down until started, then failing ``fail`` times
-    with 500 before it acknowledges; it records every attempt's key and body."""
-
-    def __init__(self, port: int, fail: int) -> None:
-        self.port = port
-        self.fail = fail
-        self.attempts: list[tuple[str, dict[str, Any]]] = []
-        self.server: http.server.ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length))
-                receiver.attempts.append((self.headers.get("Idempotency-Key", ""), body))
-                status = 500 if len(receiver.attempts) <= receiver.fail else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+# The loop server's URL, and the webhook receiver its tickets go to.
+Loop = tuple[str, WebhookReceiver]
 
 
 @pytest.fixture(scope="module")
-def loop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Receiver]]:
+def loop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebhookReceiver]]:
     """One server (SQLite) whose tickets go to a webhook that is down when they are made."""
     folder = tmp_path_factory.mktemp("loop")
-    receiver = Receiver(free_port(), fail=2)
+    receiver = WebhookReceiver(fail=2)
     settings = {
         **EXTRACTIVE,
         "HELPDESK_DATABASE_URL": f"sqlite:///{folder / 'helpdesk.db'}",
@@ -151,7 +118,7 @@ CALM = [
 
 
 def test_frustrated_messages_get_a_person_offered_and_calm_ones_do_not(
-    loop_server: tuple[str, Receiver],
+    loop_server: tuple[str, WebhookReceiver],
 ) -> None:
     url, _ = loop_server
     for question in FRUSTRATED:
@@ -165,7 +132,9 @@ def test_frustrated_messages_get_a_person_offered_and_calm_ones_do_not(
         assert not escalation["offer"], (question, escalation)
 
 
-def test_a_hand_off_outlives_a_webhook_that_is_down(loop_server: tuple[str, Receiver]) -> None:
+def test_a_hand_off_outlives_a_webhook_that_is_down(
+    loop_server: tuple[str, WebhookReceiver],
+) -> None:
     url, receiver = loop_server
     answer = _ask(url, "상담원 연결해 주세요. 카메라가 계속 오프라인이에요")
     assert "asked_for_person" in answer["escalation"]["reasons"]
@@ -177,16 +146,16 @@ def test_a_hand_off_outlives_a_webhook_that_is_down(loop_server: tuple[str, Rece
     assert created.status_code == 201
     ticket_id = created.json()["ticket_id"]
     time.sleep(3)  # attempts fail while nothing listens; the ticket waits in the outbox
-    assert receiver.attempts == []
+    assert receiver.requests == []
     receiver.start()  # it comes back, failing twice more before it acknowledges
     deadline = time.monotonic() + 30
-    while len(receiver.attempts) < 3 and time.monotonic() < deadline:
+    while len(receiver.requests) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(3)  # an acknowledged ticket is not sent again
-    keys = {key for key, _ in receiver.attempts}
-    assert len(receiver.attempts) == 3, receiver.attempts
+    keys = set(receiver.keys)
+    assert len(receiver.requests) == 3, receiver.keys
     assert len(keys) == 1 and keys != {""}  # the same key on every retry
-    body = receiver.attempts[-1][1]
+    body = json.loads(receiver.bodies[-1])
     assert body["ticket"]["id"] == ticket_id
     assert body["ticket"]["packet"]["message"] == "급해요"
     assert body["ticket"]["packet"]["conversation"][0]["question"].startswith("상담원 연결")
@@ -195,7 +164,9 @@ def test_a_hand_off_outlives_a_webhook_that_is_down(loop_server: tuple[str, Rece
 PREMIUM_PAGE = "manuals/en/premium-support.md"
 
 
-def test_a_plan_limited_page_reaches_only_its_plan(loop_server: tuple[str, Receiver]) -> None:
+def test_a_plan_limited_page_reaches_only_its_plan(
+    loop_server: tuple[str, WebhookReceiver],
+) -> None:
     url, _ = loop_server
     question = "What is the priority phone number for premium support?"
 
@@ -215,7 +186,7 @@ def test_a_plan_limited_page_reaches_only_its_plan(loop_server: tuple[str, Recei
     assert PREMIUM_PAGE not in {r["source"] for r in search.json()["results"]}
 
 
-def test_the_customers_product_ranks_first(loop_server: tuple[str, Receiver]) -> None:
+def test_the_customers_product_ranks_first(loop_server: Loop) -> None:
     url, _ = loop_server
     for question in ("What do the light colours mean?", "와이파이 연결이 안 돼요"):
         for product in ("aura-speaker", "lumo-cam", "nimbus-hub"):

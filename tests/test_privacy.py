@@ -10,8 +10,6 @@ bodies are searched for every raw value. The count must be 0.
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from servers import free_port, helpdesk_server, ingest, running
+from servers import WebhookReceiver, helpdesk_server, ingest, running
 
 from helpdesk.evaluation.pii import load_pii_set
 
@@ -30,43 +28,16 @@ PII_SET = load_pii_set(Path(__file__).parent / "data" / "pii.yaml")
 WITH_PII = [t for t in PII_SET if t.spans]
 
 
-class Receiver:
-    """A webhook receiver that keeps every body it is sent, and acknowledges it."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.bodies: list[bytes] = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                receiver.bodies.append(self.rfile.read(length))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _index() -> None:
     ingest()
 
 
 @pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver().start()
     yield receiver
-    receiver.close()
+    receiver.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,7 +70,7 @@ def _stored_text(url: str) -> str:
 
 
 def test_no_raw_personal_data_is_stored_logged_or_sent(
-    database: str, receiver: Receiver, tmp_path: Path
+    database: str, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     settings = {
         "HELPDESK_LLM": "extractive",

@@ -4,70 +4,24 @@ stopped and come back on the same port; on SQLite and PostgreSQL. The clock is p
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from servers import free_port
+from servers import WebhookReceiver
 
 from helpdesk.store import Store, WebhookDeliverer
 
 SECRET = "s3cret"
 
 
-class Receiver:
-    """A webhook receiver that deduplicates by Idempotency-Key, as the docs tell people to."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}/hook"
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.tickets: dict[str, dict[str, Any]] = {}  # by Idempotency-Key
-        self.status = 200
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                key = self.headers["Idempotency-Key"]
-                expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                signed = hmac.compare_digest(
-                    self.headers.get("X-Helpdesk-Signature", ""), f"sha256={expected}"
-                )
-                if signed and key not in receiver.tickets:
-                    receiver.tickets[key] = json.loads(body)["ticket"]
-                self.send_response(receiver.status if signed else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver(free_port())
+def receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(secret=SECRET)
     yield receiver
     receiver.stop()
 
@@ -87,7 +41,7 @@ def deliverer(store: Store, url: str, **options: Any) -> WebhookDeliverer:
 
 
 def test_a_ticket_made_while_the_receiver_is_down_arrives_once_when_it_comes_back(
-    store: Store, receiver: Receiver
+    store: Store, receiver: WebhookReceiver
 ) -> None:
     ticket = store.create_ticket("c", {"summary": "환불 문의"}, "ko", notify=True)
     t0 = datetime.now(UTC)  # the ticket's event is due from its creation
@@ -127,7 +81,7 @@ def test_a_ticket_made_while_the_receiver_is_down_arrives_once_when_it_comes_bac
 
 
 def test_a_lost_acknowledgement_is_resent_with_the_same_key_and_deduplicated(
-    store: Store, receiver: Receiver
+    store: Store, receiver: WebhookReceiver
 ) -> None:
     ticket = store.create_ticket("c", {}, "en", notify=True)
     t0 = datetime.now(UTC)  # the ticket's event is due from its creation
@@ -145,7 +99,7 @@ def test_a_lost_acknowledgement_is_resent_with_the_same_key_and_deduplicated(
 
 
 def test_a_wrong_secret_is_refused_by_the_receiver_and_retried(
-    store: Store, receiver: Receiver
+    store: Store, receiver: WebhookReceiver
 ) -> None:
     store.create_ticket("c", {}, "en", notify=True)
     t0 = datetime.now(UTC)  # the ticket's event is due from its creation
@@ -180,7 +134,7 @@ def test_backoff_doubles_with_jitter_and_is_capped(store: Store) -> None:
     assert store.deliveries()[0].attempts == 7  # never given up
 
 
-def test_the_thread_delivers_on_its_own(store: Store, receiver: Receiver) -> None:
+def test_the_thread_delivers_on_its_own(store: Store, receiver: WebhookReceiver) -> None:
     receiver.start()
     webhook = deliverer(store, receiver.url, poll_interval=0.05)
     webhook.start()
