@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
         resources={PUBLIC_API: {"origins": list(allowed)}},
         supports_credentials=False,
         methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Content-Type", "Accept"],
+        allow_headers=["Content-Type", "Accept", "X-Helpdesk-Visitor"],
         max_age=600,
     )
 

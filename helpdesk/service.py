@@ -14,9 +14,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,15 @@ from .llm.admission import LLMQueue
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Retriever, fusion_weights, with_twin
 from .snippets import make_snippet
-from .store import FeedbackRecord, Store, StoreUnavailable, Ticket, TurnRecord, WebhookDeliverer
+from .store import (
+    Event,
+    FeedbackRecord,
+    Store,
+    StoreUnavailable,
+    Ticket,
+    TurnRecord,
+    WebhookDeliverer,
+)
 from .text import Tokenizer, detect_language, redact
 from .types import (
     Answer,
@@ -302,6 +311,7 @@ class Helpdesk:
         answer_id: str | None = None,
         reason: str | None = None,
         comment: str | None = None,
+        visitor: str | None = None,
     ) -> bool:
         """Store a thumbs up or down (queued, like every write on the customer's path).
 
@@ -319,7 +329,29 @@ class Helpdesk:
                     _now(),
                 )
             )
+            last = self._last_turn(conversation_id)
+            self.record_event(
+                Event(
+                    at=_now(),
+                    kind="feedback",
+                    surface=last.surface if last else "api",
+                    visitor_id=visitor,
+                    customer_id=last.context.get("customer_id") if last else None,
+                    language=last.language if last else "",
+                    conversation_id=conversation_id,
+                    turn_id=answer_id,
+                    text=redact(comment or ""),
+                    outcome="up" if helpful else "down",
+                    data={"reason": reason} if reason else {},
+                )
+            )
         return not helpful and "thumbs_down" in self.settings.escalation_rules
+
+    def _last_turn(self, conversation_id: str) -> TurnRecord | None:
+        """A conversation's last turn (this process's memory, else the store), for the events
+        that name only the conversation: where it happened, and for whom."""
+        turns = self.conversations.history(conversation_id)
+        return turns[-1] if turns else None
 
     def _conversation(self, store: Store, conversation_id: str, reader: Reader) -> list[TurnRecord]:
         """The stored turns of a conversation this reader may see (a customer never sees an
@@ -341,6 +373,7 @@ class Helpdesk:
         reader: Reader = "public",
         answer_id: str | None = None,
         message: str | None = None,
+        visitor: str | None = None,
     ) -> Ticket:
         """A ticket for a person to take over, with the context packet; one per conversation
         while it is open (asking again returns the same ticket)."""
@@ -358,9 +391,25 @@ class Helpdesk:
             message=redact(message or "") or None,
         )
         packet["answer_id"] = answer_id
-        return store.create_ticket(
+        ticket = store.create_ticket(
             conversation_id, packet, turns[-1].language, notify=bool(self.settings.webhook_url)
         )
+        self.record_event(
+            Event(
+                at=_now(),
+                kind="handoff",
+                surface=turns[-1].surface,
+                visitor_id=visitor,
+                customer_id=turns[-1].context.get("customer_id"),
+                conversation_id=conversation_id,
+                turn_id=answer_id,
+                language=turns[-1].language,
+                text=redact(message or ""),
+                outcome="created",
+                data={"ticket": ticket.id, "reasons": reasons},
+            )
+        )
+        return ticket
 
     def ticket_for(self, ticket_id: str, conversation_id: str) -> Ticket:
         """A customer's view of their ticket: only with the conversation it came from."""
@@ -407,9 +456,50 @@ class Helpdesk:
         if self._store is not None:
             self._store.close()
 
-    def search(self, query: Query, sections: int = 2) -> SearchResults:
+    def search(
+        self,
+        query: Query,
+        sections: int = 2,
+        *,
+        surface: str = "api",
+        visitor: str | None = None,
+        variant: str = "",
+    ) -> SearchResults:
         """Up to ``query.k`` articles, best first, each with its best-matching passage and up to
-        ``sections`` more of its passages; none when nothing retrieved relates to the query."""
+        ``sections`` more of its passages; none when nothing retrieved relates to the query.
+        The search is recorded as an event (``surface``, ``visitor``, ``variant``)."""
+        started = time.monotonic()
+        results = self._search(query, sections)
+        elapsed = round((time.monotonic() - started) * 1000, 1)
+        self.record_event(
+            Event(
+                at=_now(),
+                kind="search",
+                surface=surface,
+                visitor_id=visitor,
+                variant=variant,
+                language=_language(query.text, None),
+                text=redact(query.text),
+                outcome="results" if results.hits else "no_results",
+                first_ms=elapsed,
+                total_ms=elapsed,
+                data={
+                    "results": [_source(h.passage) for h in results.hits[:5]],
+                    "corrected": redact(results.correction.text)
+                    if results.correction.changes
+                    else None,
+                },
+            )
+        )
+        return results
+
+    def record_event(self, event: Event) -> None:
+        """Queue an event for the insights (nothing without a store)."""
+        store = self.store()
+        if store is not None:
+            store.record_event(event)
+
+    def _search(self, query: Query, sections: int) -> SearchResults:
         retriever = self.retriever()
         correction = retriever.correct(query.text, query.reader)
         query = replace(query, text=correction.text)  # snippets highlight what was searched
@@ -453,10 +543,20 @@ class Helpdesk:
         *,
         context: CustomerContext | None = None,
         surface: str = "api",
+        visitor: str | None = None,
+        variant: str = "",
     ) -> Answer:
         """The final answer (what :meth:`ask_events` ends with)."""
         final: Answer | None = None
-        events = self.ask_events(query, locale, conversation_id, context=context, surface=surface)
+        events = self.ask_events(
+            query,
+            locale,
+            conversation_id,
+            context=context,
+            surface=surface,
+            visitor=visitor,
+            variant=variant,
+        )
         for event in events:
             if isinstance(event, Final):
                 final = event.answer
@@ -472,6 +572,8 @@ class Helpdesk:
         *,
         context: CustomerContext | None = None,
         surface: str = "api",
+        visitor: str | None = None,
+        variant: str = "",
     ) -> Generator[AnswerEvent, None, None]:
         """sources, draft, token..., final: see :mod:`helpdesk.answering.generative`.
 
@@ -480,12 +582,15 @@ class Helpdesk:
         says the client has gone: generation then stops and nothing more is yielded.
         ``context`` is what the host page knows of the customer: their plan decides which
         plan-limited documents they read, their product's documents rank first. The final
-        answer says whether to offer a person (its ``escalation``); the turn is stored.
+        answer says whether to offer a person (its ``escalation``); the turn is stored, and
+        an ``ask`` event recorded with the ``surface``, the anonymous ``visitor`` and the
+        experiment ``variant``.
 
         With an LLM, the question first takes a place in :attr:`llm_queue`: when that is full,
         the first ``next()`` raises :class:`~helpdesk.errors.Overloaded` before any event.
         """
-        events = self._events(query, locale, conversation_id, cancelled, context, surface)
+        visit = _Visit(surface, visitor, variant)
+        events = self._events(query, locale, conversation_id, cancelled, context, visit)
         if self._generation is None:
             yield from events
             return
@@ -499,7 +604,7 @@ class Helpdesk:
         conversation_id: str | None,
         cancelled: Callable[[], bool] | None,
         context: CustomerContext | None,
-        surface: str,
+        visit: _Visit,
     ) -> Generator[AnswerEvent, None, None]:
         started = time.monotonic()
         context = context or CustomerContext()
@@ -577,7 +682,8 @@ class Helpdesk:
             escalation=self._escalation(query.text, mood, final, history),
             timings={**final.timings, "total_ms": round((time.monotonic() - started) * 1000, 1)},
         )
-        self.conversations.add(turn_record(final, query, mood, context, surface))
+        self.conversations.add(turn_record(final, query, mood, context, visit.surface))
+        self.record_event(ask_event(final, query, mood, context, visit))
         yield Final(final)
 
     def _escalation(
@@ -695,6 +801,77 @@ def turn_record(
         timings=dict(answer.timings),
         # the host page's fields are free text too: a customer id may be an e-mail address
         context={k: redact(v) if isinstance(v, str) else v for k, v in context.as_dict().items()},
+    )
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """Where a question came from, for its event."""
+
+    surface: str = "api"
+    visitor: str | None = None
+    variant: str = ""
+
+
+def _source(passage: Passage) -> dict[str, Any]:
+    chunk = passage.chunk
+    return {"source": chunk.source, "title": chunk.title, "url": chunk.url}
+
+
+def verification_outcome(answer: Answer) -> str:
+    """How the answer the customer saw was checked: passed (generated, every kept sentence
+    traced to a passage), quoted (extractive: a passage's own words), fallback (generated,
+    refused by the verifier, quoted instead) or none (not covered: nothing to check)."""
+    if answer.handoff:
+        return "none"
+    if answer.fallback_reason:
+        return "fallback"
+    if answer.verification is not None and answer.generated_by != "extractive":
+        return "passed"
+    return "quoted"
+
+
+def ask_event(
+    answer: Answer, query: Query, mood: Mood, context: CustomerContext, visit: _Visit
+) -> Event:
+    """The ``ask`` event of one answer: what the insights count (the question redacted)."""
+    timings = answer.timings
+    first = timings.get("draft_ms")
+    if answer.generated_by != "extractive" and timings.get("first_token_ms") is not None:
+        first = timings["first_token_ms"]
+    reasons = list(answer.escalation.reasons) if answer.escalation else []
+    outcome = "not_covered" if answer.handoff else "answered"
+    if "asked_for_person" in mood.cues:
+        outcome = "person"
+    cited = {c.chunk_id for c in answer.citations}
+    return Event(
+        at=_now(),
+        kind="ask",
+        surface=visit.surface,
+        visitor_id=visit.visitor,
+        customer_id=redact(context.customer_id) if context.customer_id else None,
+        conversation_id=answer.conversation_id,
+        turn_id=answer.answer_id,
+        variant=visit.variant,
+        language=answer.language,
+        text=redact(query.text),
+        outcome=outcome,
+        verification=verification_outcome(answer),
+        generated_by=answer.generated_by,
+        first_ms=first,
+        total_ms=timings.get("total_ms"),
+        data={
+            "standalone": redact(answer.standalone_question),
+            "grounded": answer.grounded,
+            "confidence": round(float(answer.confidence), 4),
+            "cited": [_source(p) for p in answer.passages if p.chunk.id in cited],
+            "retrieved": [_source(p) for p in answer.passages[:3]],
+            "escalation": reasons,
+            "frustration": float(mood.frustration),
+            "reader": query.reader,
+            "product": context.product,
+            "plan": context.plan,
+        },
     )
 
 

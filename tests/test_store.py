@@ -251,7 +251,7 @@ def test_migrations_match_the_models(store: Store, store_url: str) -> None:
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
     store.migrate()  # a second upgrade is a no-op
 
 
@@ -338,7 +338,7 @@ def test_from_settings_defaults_to_sqlite_in_the_data_folder(tmp_path: Path) -> 
     settings = Settings(data_dir=tmp_path / "data", retention_days=7)
     with Store.from_settings(settings) as store:
         assert store.url_for_display.endswith("/data/helpdesk.db")
-        assert store.retention_days == 7 and store.revision() == "0002"
+        assert store.retention_days == 7 and store.revision() == "0003"
     assert (tmp_path / "data" / "helpdesk.db").exists()
 
 
@@ -349,7 +349,7 @@ def test_cli_db_commands(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Non
     assert upgraded.exit_code == 0, upgraded.output
     status = runner.invoke(main, ["db", "status"])
     assert status.exit_code == 0, status.output
-    assert "revision: 0002 (newest)" in status.output and "tickets: 0" in status.output
+    assert "revision: 0003 (newest)" in status.output and "tickets: 0" in status.output
     purged = runner.invoke(main, ["db", "purge"])
     assert purged.exit_code == 0 and "conversations: 0" in purged.output
 

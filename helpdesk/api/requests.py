@@ -23,7 +23,9 @@ from ..text import SUPPORTED
 from ..types import CustomerContext, Query, Reader
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-SEARCH_PARAMS = frozenset({"q", "k", "product", "language"})
+SEARCH_PARAMS = frozenset({"q", "k", "product", "language", "surface"})
+# The front ends' anonymous visitor id (one per browser, kept in its localStorage).
+VISITOR_HEADER = "X-Helpdesk-Visitor"
 ASK_FIELDS = frozenset(
     {"question", "locale", "product", "language", "k", "conversation_id", "context", "surface"}
 )
@@ -45,6 +47,7 @@ class SearchRequest:
     query: Query
     k: int  # results to return (the query may ask for more, to filter some out)
     only: str | None = None  # an agent's choice: documents of this audience only
+    surface: str = "api"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,21 @@ def search_request(args: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> 
     # Documents of one audience only are picked after retrieval: ask for more so k survive.
     want = k * 3 if only == "internal" else k
     query = _query(text, want, reader, args, helpdesk)
-    return SearchRequest(query, k, only)
+    surface = "agent" if agent else choice(args.get("surface"), "surface", SURFACES) or "api"
+    return SearchRequest(query, k, only, surface)
+
+
+def visitor_id() -> str | None:
+    """The anonymous visitor id the front end sends in X-Helpdesk-Visitor (None without)."""
+    value = request.headers.get(VISITOR_HEADER, "").strip()
+    if not value:
+        return None
+    if not valid_id(value):
+        raise UnprocessableRequest(
+            f"the {VISITOR_HEADER} header must be 8-64 letters, digits, '-' or '_'",
+            code="bad_visitor_id",
+        )
+    return value
 
 
 def ask_request(body: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> AskRequest:

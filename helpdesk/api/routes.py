@@ -28,6 +28,7 @@ from .requests import (
     reject_unknown,
     reply_text,
     search_request,
+    visitor_id,
 )
 from .responses import (
     answer_json,
@@ -61,7 +62,8 @@ def _guard() -> None:
 def _search(agent: bool) -> ResponseReturnValue:
     helpdesk = _helpdesk()
     searched = search_request(request.args, helpdesk, agent)
-    found = helpdesk.search(searched.query)
+    visitor = visitor_id()
+    found = helpdesk.search(searched.query, surface=searched.surface, visitor=visitor)
     hits = [h for h in found.hits if searched.only in (None, h.passage.chunk.audience)]
     if agent:
         _audit("search", searched.query.text, _shown(hits[: searched.k]))
@@ -80,10 +82,15 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
     helpdesk = _helpdesk()
     asked = ask_request(json_body(), helpdesk, agent)
     contact = helpdesk.settings.handoff_contact
-    context, surface = asked.context, asked.surface
+    context, surface, visitor = asked.context, asked.surface, visitor_id()
     if not stream:
         answer = helpdesk.ask(
-            asked.query, asked.locale, asked.conversation_id, context=context, surface=surface
+            asked.query,
+            asked.locale,
+            asked.conversation_id,
+            context=context,
+            surface=surface,
+            visitor=visitor,
         )
         if agent:
             _audit("ask", asked.query.text, answer.passages[: _sources_shown(helpdesk)])
@@ -97,6 +104,7 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
         cancelled=gone,
         context=context,
         surface=surface,
+        visitor=visitor,
     )
     # Retrieval runs before the response starts, so a missing index or a bad filter is still
     # a problem+json error rather than a broken stream.
@@ -199,6 +207,7 @@ def feedback() -> ResponseReturnValue:
         answer_id=given.answer_id,
         reason=given.reason,
         comment=given.comment,
+        visitor=visitor_id(),
     )
     return jsonify({"recorded": True, "offer_handoff": offer})
 
@@ -209,7 +218,10 @@ def handoff() -> ResponseReturnValue:
     helpdesk = _helpdesk()
     given = handoff_request(json_body())
     ticket = helpdesk.handoff(
-        given.conversation_id, answer_id=given.answer_id, message=given.message
+        given.conversation_id,
+        answer_id=given.answer_id,
+        message=given.message,
+        visitor=visitor_id(),
     )
     body = handoff_json(ticket, ticket.language)
     return jsonify(body), 201, {"Location": f"/api/handoff/{ticket.id}"}

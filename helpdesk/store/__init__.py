@@ -8,13 +8,26 @@ Writes of conversations go through a background queue and never slow an answer; 
 from __future__ import annotations
 
 from ..errors import StoreUnavailable, TicketConflict, TicketNotFound
-from .records import AuditEntry, Delivery, FeedbackRecord, Reply, Ticket, TurnRecord
+from .records import (
+    EVENT_KINDS,
+    EVENT_SURFACES,
+    AuditEntry,
+    Delivery,
+    Event,
+    FeedbackRecord,
+    Reply,
+    Ticket,
+    TurnRecord,
+)
 from .store import Store
 from .webhook import WebhookDeliverer
 
 __all__ = [
+    "EVENT_KINDS",
+    "EVENT_SURFACES",
     "AuditEntry",
     "Delivery",
+    "Event",
     "FeedbackRecord",
     "Reply",
     "Store",

@@ -188,3 +188,33 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))  # search, ask, tickets, ticket, claim, ...
     target: Mapped[str] = mapped_column(String(200))  # a ticket id, or the question asked
     documents: Mapped[list[Any]]  # [{chunk_id, source}] of internal chunks read
+
+
+class EventRow(Base):
+    # What customers and agents did, for the insights: every search, question, hand-off and
+    # feedback, with where it happened and who (anonymously) did it. No foreign keys: an
+    # event outlives nothing and is purged by its own age.
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_visitor_at", "visitor_id", "at"),
+        Index("ix_events_customer_at", "customer_id", "at"),
+        Index("ix_events_kind_at", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # search | ask | handoff | feedback
+    surface: Mapped[str] = mapped_column(String(16))  # help | widget | agent | api
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    turn_id: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)  # the query, question or comment, redacted
+    outcome: Mapped[str] = mapped_column(String(32))
+    verification: Mapped[str] = mapped_column(String(16))  # passed | quoted | fallback | none
+    generated_by: Mapped[str] = mapped_column(String(64))
+    first_ms: Mapped[float | None] = mapped_column(Float)
+    total_ms: Mapped[float | None] = mapped_column(Float)
+    data: Mapped[dict[str, Any]]

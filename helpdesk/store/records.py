@@ -125,3 +125,42 @@ class AuditEntry:
             "target": self.target,
             "documents": self.documents,
         }
+
+
+# What an event records; the surfaces are where it happened: the help center's page (its
+# search box and its ask box), the embedded widget, the agents' console, or the API directly.
+EVENT_KINDS = ("search", "ask", "handoff", "feedback")
+EVENT_SURFACES = ("help", "widget", "agent", "api")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a customer or agent did, for the insights. Free text is redacted first."""
+
+    at: datetime
+    kind: str  # one of EVENT_KINDS
+    surface: str  # one of EVENT_SURFACES
+    visitor_id: str | None = None  # anonymous, one per browser
+    customer_id: str | None = None  # the host page's, when it gives one (redacted)
+    conversation_id: str | None = None
+    turn_id: str | None = None  # the answer id, for ask and feedback
+    variant: str = ""  # the experiment variant that served it ("" without an experiment)
+    language: str = ""
+    text: str = ""  # search query, question, or feedback comment (redacted)
+    # search: results | no_results; ask: answered | not_covered | person (asked for one);
+    # handoff: created; feedback: up | down
+    outcome: str = ""
+    # ask: passed (generated, verified) | quoted (extractive) | fallback (generated, refused
+    # by the verifier, quoted instead) | none (not covered)
+    verification: str = ""
+    generated_by: str = ""
+    first_ms: float | None = None  # to the first content the customer saw
+    total_ms: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # sources, reasons, escalation...
+    id: int | None = None  # set when read back
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **{f: getattr(self, f) for f in self.__dataclass_fields__ if f != "at"},
+            "at": self.at.isoformat(),
+        }

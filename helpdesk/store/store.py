@@ -20,8 +20,17 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from ..config import Settings
 from ..errors import StoreUnavailable, TicketConflict, TicketNotFound, UnprocessableRequest
 from . import database
-from .models import AuditRow, Conversation, Feedback, OutboxRow, ReplyRow, TicketRow, Turn
-from .records import AuditEntry, Delivery, FeedbackRecord, Reply, Ticket, TurnRecord
+from .models import (
+    AuditRow,
+    Conversation,
+    EventRow,
+    Feedback,
+    OutboxRow,
+    ReplyRow,
+    TicketRow,
+    Turn,
+)
+from .records import AuditEntry, Delivery, Event, FeedbackRecord, Reply, Ticket, TurnRecord
 from .writes import WriteQueue
 
 STATUSES = ("open", "claimed", "resolved")
@@ -31,7 +40,7 @@ TICKET_CREATED = "ticket.created"
 # A delivery being attempted is hidden from other processes' deliverers this long; if the
 # process dies mid-attempt, the delivery becomes due again after it.
 DELIVERY_LEASE = timedelta(seconds=60)
-PURGED = ("conversations", "turns", "feedback", "tickets", "replies", "deliveries")
+PURGED = ("conversations", "turns", "feedback", "tickets", "replies", "deliveries", "events")
 
 
 def utcnow() -> datetime:
@@ -92,6 +101,7 @@ class Store:
             "tickets": TicketRow,
             "ticket_replies": ReplyRow,
             "outbox": OutboxRow,
+            "events": EventRow,
         }
         with self._session() as session:
             counts = {
@@ -158,6 +168,39 @@ class Store:
         with self._session() as session:
             rows = list(session.scalars(query.limit(max(0, limit))))
         return [AuditEntry(**_fields(AuditEntry, row)) for row in rows]
+
+    def record_event(self, event: Event) -> None:
+        """Queue an event for the insights and return at once."""
+        self._writes.put(f"{event.kind} event", lambda: self._write_event(event))
+
+    def events(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        kinds: tuple[str, ...] = (),
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events at or after ``since`` and before ``until``, oldest first; only ``kinds``
+        when given."""
+        query = select(EventRow).order_by(EventRow.at, EventRow.id)
+        if since is not None:
+            query = query.where(EventRow.at >= since)
+        if until is not None:
+            query = query.where(EventRow.at < until)
+        if kinds:
+            query = query.where(EventRow.kind.in_(kinds))
+        if limit is not None:
+            query = query.limit(max(0, limit))
+        with self._session() as session:
+            rows = list(session.scalars(query))
+        return [Event(**_fields(Event, row)) for row in rows]
+
+    def _write_event(self, event: Event) -> None:
+        values = _fields(Event, event)
+        values.pop("id")
+        with self._session() as session:
+            session.add(EventRow(**values))
 
     def _write_audit(self, entry: AuditEntry) -> None:
         with self._session() as session:
@@ -384,7 +427,8 @@ class Store:
 
     def purge(self, now: datetime | None = None) -> dict[str, int]:
         """Delete conversations idle longer than the retention (their turns and feedback with
-        them), resolved tickets and delivered events older than it; undelivered events stay."""
+        them), resolved tickets, delivered webhook events and insight events older than it;
+        undelivered webhook events stay."""
         counts = dict.fromkeys(PURGED, 0)
         if self.retention_days <= 0:
             return counts
@@ -402,6 +446,7 @@ class Store:
             "deliveries": delete(OutboxRow).where(
                 OutboxRow.delivered_at.is_not(None), OutboxRow.delivered_at < cutoff
             ),
+            "events": delete(EventRow).where(EventRow.at < cutoff),
         }
         with self._session() as session:
             for name, statement in statements.items():

@@ -15,6 +15,8 @@ const Helpdesk = (() => {
 
   /** The UI language the reader chose, remembered across both pages. */
   const LANG_STORAGE_KEY = "helpdesk.lang";
+  const VISITOR_STORAGE_KEY = "helpdesk.visitor";
+  const VISITOR_HEADER = "X-Helpdesk-Visitor";
 
   const PRODUCT_NAMES = {
     "aura-speaker": { en: "Aura Speaker", ko: "아우라 스피커" },
@@ -65,6 +67,33 @@ const Helpdesk = (() => {
     } catch (_) {
       /* private mode: the choice lasts for this page only */
     }
+  }
+
+  /**
+   * This browser's anonymous visitor id, kept in localStorage, sent with every request in the
+   * X-Helpdesk-Visitor header: the insights follow one visitor's journey across the help page
+   * and the widget with it, and an experiment gives the visitor one variant. Random; names
+   * nobody. Private mode: a new id per page.
+   */
+  let visitor = null;
+  function visitorId() {
+    if (visitor) return visitor;
+    try {
+      visitor = window.localStorage.getItem(VISITOR_STORAGE_KEY);
+    } catch (_) {
+      visitor = null;
+    }
+    if (!visitor || !/^[A-Za-z0-9_-]{8,64}$/.test(visitor)) {
+      const bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      visitor = "v-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      try {
+        window.localStorage.setItem(VISITOR_STORAGE_KEY, visitor);
+      } catch (_) {
+        /* private mode: this page only */
+      }
+    }
+    return visitor;
   }
 
   /** A value as trimmed text ("" for null or undefined). */
@@ -244,7 +273,10 @@ const Helpdesk = (() => {
     const { json, headers, ...init } = options;
     const sent = json === undefined ? {} : { "Content-Type": "application/json" };
     if (json !== undefined) init.body = JSON.stringify(json);
-    const response = await fetch(url, { ...init, headers: { Accept: "application/json", ...sent, ...headers } });
+    const response = await fetch(url, {
+      ...init,
+      headers: { Accept: "application/json", [VISITOR_HEADER]: visitorId(), ...sent, ...headers },
+    });
     const body = response.status === 204 ? null : await readJson(response);
     if (!response.ok || (body === null && response.status !== 204)) throw requestError(response, body);
     return body;
@@ -292,7 +324,11 @@ const Helpdesk = (() => {
     const response = await fetch(url, {
       ...init,
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "text/event-stream",
+        [VISITOR_HEADER]: visitorId(),
+      },
       body: JSON.stringify(json),
     });
     if (!response.ok) throw requestError(response, await readJson(response));
@@ -588,6 +624,7 @@ const Helpdesk = (() => {
     productId,
     productLabel,
     fillProductSelect,
+    visitorId,
     readJson,
     requestError,
     isAbort,

@@ -409,7 +409,7 @@
   async function runSearch(query) {
     window.clearTimeout(state.searchTimer);
     abortSearch();
-    const params = new URLSearchParams({ q: query, k: String(SEARCH_K) });
+    const params = new URLSearchParams({ q: query, k: String(SEARCH_K), surface: "help" });
     if (els.searchLanguage.value) params.set("language", els.searchLanguage.value);
     if (els.searchProduct.value) params.set("product", els.searchProduct.value);
     els.searchSpinner.hidden = false;
