@@ -499,6 +499,12 @@ class Settings:
         "are ranked ahead of others: 0 turns it off.",
         _non_negative_float,
     )
+    experiment: str = setting(
+        "",
+        "An A/B experiment file (YAML: a name, variants that override prompt, answer-style or "
+        "retrieval settings, an optional split) that splits visitors between the variants; "
+        "empty: no experiment. See docs/experiments.md.",
+    )
     log_level: str = setting(
         "INFO",
         "Logging level (DEBUG, INFO, WARNING, ERROR).",

@@ -82,6 +82,7 @@ ENVIRONMENT = {
     "webhook_secret": ("s3cret", "s3cret"),
     "webhook_max_backoff": ("60", 60.0),
     "product_boost": ("0.25", 0.25),
+    "experiment": ("experiments/shorter.yaml", "experiments/shorter.yaml"),
 }
 
 
