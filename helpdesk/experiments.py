@@ -417,7 +417,10 @@ BOOTSTRAP_RESAMPLES = 2000
 class Outcome:
     """One conversation's outcome, as the events table records it: its variant, whether it was
     resolved, whether it got a thumbs-down, whether it was handed to a person, and how long its
-    answers took (milliseconds; NaN when unknown, left out of the latency figures)."""
+    answers took (milliseconds; NaN when unknown, left out of the latency figures).
+
+    The intervals treat the rows as independent: with visitors who have many conversations,
+    give one row per visitor (their first conversation, say)."""
 
     variant: str
     resolved: bool
@@ -521,8 +524,10 @@ def compare(
     seed: int = 0,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Comparison:
-    """Compare each variant with the control (``order[0]``; without ``order``, the variants in
-    the order they first appear) on resolution, thumbs-down, hand-off and latency.
+    """Compare each variant with the control (``order[0]``) on resolution, thumbs-down,
+    hand-off and latency. With ``order``, rows of other variants are left out (events served
+    without an experiment record the variant ""); without it, every variant is compared, in
+    the order they first appear.
 
     A difference is called significant only when both variants have ``min_conversations``,
     the test's p-value is under 0.05 *and* the 95% interval of the difference excludes 0.
@@ -531,7 +536,10 @@ def compare(
     """
     by_variant: dict[str, list[Outcome]] = {v: [] for v in order or ()}
     for row in rows:
-        by_variant.setdefault(row.variant, []).append(row)
+        if order is None:
+            by_variant.setdefault(row.variant, []).append(row)
+        elif row.variant in by_variant:
+            by_variant[row.variant].append(row)
     if not by_variant:
         raise ValueError("nothing to compare: no variants and no rows")
     variants = list(by_variant)
@@ -634,7 +642,11 @@ def _compare_rate(
         wilson(control_count, control_n),
     )
     difference = ours.rate - theirs.rate
-    interval = newcombe(count, n, control_count, control_n)
+    interval = (
+        newcombe(count, n, control_count, control_n)
+        if n and control_n
+        else Interval(math.nan, math.nan)
+    )
     p_value, test = proportion_test(count, n, control_count, control_n)
     enough = min(n, control_n) >= max(1, min_conversations)
     significant = enough and p_value < ALPHA and interval.excludes_zero()

@@ -569,6 +569,13 @@ def test_the_comparison_is_plain_json_for_the_dashboard() -> None:
     assert data["conversations"] == {"control": 20, "fewer": 1, "warm": 0}
     assert [r["variant"] for r in data["rates"]] == ["fewer"] * 3 + ["warm"] * 3
     assert data["latency"][0]["median_difference"] is None
+    assert data["rates"][3]["interval"] == {"low": None, "high": None}  # warm: no one yet
+
+
+def test_with_an_order_rows_of_other_variants_are_left_out() -> None:
+    rows = outcomes("", 30, 1, 1, 1) + outcomes("control", 10, 5, 1, 1) + outcomes("b", 5, 1, 1, 1)
+    assert compare(rows, order=["control", "b"]).conversations == {"control": 10, "b": 5}
+    assert compare(rows).conversations == {"": 30, "control": 10, "b": 5}
 
 
 def test_an_experiment_compares_its_variants_with_its_control() -> None:
