@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from helpdesk.experiments import (
     Interval,
     Outcome,
     Variants,
+    _bootstrap_medians,
     bootstrap_median_difference,
     compare,
     newcombe,
@@ -116,6 +120,25 @@ def _fields(experiment: Experiment) -> dict[str, Any]:
         "variants": dict(experiment.variants),
         "split": dict(experiment.split),
     }
+
+
+def test_another_python_process_splits_the_same_way() -> None:
+    # A different string-hash seed in a fresh interpreter: the split does not use hash().
+    code = (
+        "from helpdesk.experiments import Experiment\n"
+        "e = Experiment(name='tone', variants={'control': {}, 'warm': {}, 'brief': {}},"
+        " split={'control': 10, 'warm': 30, 'brief': 60})\n"
+        f"print(','.join(e.variant_for(v) for v in {VISITORS!r}))\n"
+    )
+    for seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert result.stdout.strip().split(",") == [TONE[v][1] for v in VISITORS]
 
 
 def test_the_bucket_is_sha256_of_name_nul_visitor() -> None:
@@ -550,6 +573,24 @@ def test_the_latency_interval_is_reproducible_and_covers_the_difference() -> Non
     assert first == bootstrap_median_difference(ours, theirs, seed=3)
     assert first != bootstrap_median_difference(ours, theirs, seed=4)
     assert first.low < float(np.median(ours) - np.median(theirs)) < first.high
+
+
+def test_large_samples_draw_their_bootstrap_medians_from_the_exact_distribution() -> None:
+    # 20,001 latencies, far above the resampling limit: the exact-distribution draws agree with
+    # plain resampling (checked here once, slowly) to within a few milliseconds.
+    values = np.random.default_rng(5).exponential(1000, 20_001)
+    exact = _bootstrap_medians(values, np.random.default_rng(0), 4000)
+    rng = np.random.default_rng(0)
+    resampled = np.array([np.median(rng.choice(values, len(values))) for _ in range(400)])
+    assert np.median(exact) == pytest.approx(np.median(values), abs=5)
+    assert np.std(exact) == pytest.approx(np.std(resampled), rel=0.15)
+    assert np.quantile(exact, [0.025, 0.975]) == pytest.approx(
+        np.quantile(resampled, [0.025, 0.975]), abs=8
+    )
+    ours = values[:15_000] + 50
+    interval = bootstrap_median_difference(ours, values, seed=2)
+    assert interval == bootstrap_median_difference(ours, values, seed=2)
+    assert interval.low < np.median(ours) - np.median(values) < interval.high
 
 
 def test_rows_without_latency_are_left_out_of_it() -> None:
