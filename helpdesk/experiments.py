@@ -358,7 +358,12 @@ class Variants:
         elif settings.prompt_template == self.base.settings.prompt_template:
             self._prompts[variant] = self.base.prompt
         else:
-            self._prompts[variant] = PromptTemplate.load(settings.prompt_template)
+            try:
+                self._prompts[variant] = PromptTemplate.load(settings.prompt_template)
+            except ConfigError as exc:
+                raise ExperimentError(
+                    f"experiment {experiment.name!r}, variant {variant!r}: {exc.detail}"
+                ) from None
 
     @classmethod
     def from_settings(cls, base: Helpdesk) -> Variants:

@@ -426,7 +426,7 @@ def test_a_variants_unreadable_prompt_template_fails_at_start_up(
         name="e",
         variants={"control": {}, "b": {"prompt_template": str(tmp_path / "missing.txt")}},
     )
-    with pytest.raises(ConfigError, match=r"missing\.txt"):
+    with pytest.raises(ExperimentError, match=r"variant 'b': .*cannot read .*missing\.txt"):
         Variants(base_helpdesk(built, tmp_path), experiment)
 
 
