@@ -76,7 +76,7 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
     """Serve the HTTP API (waitress) on HOST:PORT."""
     import waitress
 
-    from .app import create_app
+    from .app import VARIANTS_EXTENSION, create_app
     from .service import Helpdesk
 
     try:
@@ -86,12 +86,18 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
         return
     logging.getLogger().setLevel(settings.log_level)
     helpdesk = Helpdesk(settings)
-    app = create_app(settings, helpdesk)
+    try:
+        app = create_app(settings, helpdesk)  # a bad HELPDESK_EXPERIMENT file fails here
+    except HelpdeskError as error:
+        helpdesk.close()
+        _fail(error)
+        return
+    variants = app.extensions[VARIANTS_EXTENSION]
     helpdesk.start_background()
 
     def warm() -> None:
         try:
-            helpdesk.warm_up()
+            variants.warm_up()
         except HelpdeskError as error:
             logging.getLogger("helpdesk").warning("not ready yet: %s", error.detail)
 
@@ -111,7 +117,7 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
             channel_request_lookahead=1,
         )
     finally:
-        helpdesk.close()
+        variants.close()  # the variants, then the base and its store
 
 
 @main.command()
