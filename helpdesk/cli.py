@@ -53,13 +53,21 @@ def main() -> None:
 @main.command()
 @_common
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def ingest(source: Path | None, data_dir: Path | None, quiet: bool) -> None:
+@click.option(
+    "--candidate",
+    is_flag=True,
+    help="Build the new generation but do not serve it: `helpdesk replay` proves it, "
+    "`helpdesk promote` switches to it.",
+)
+def ingest(source: Path | None, data_dir: Path | None, quiet: bool, candidate: bool) -> None:
     """Index the knowledge-base folder (incremental; the server switches when it is done)."""
     from .index.ingest import ingest as run_ingest
 
     try:
         settings = _settings(source, data_dir)
-        report = run_ingest(settings, progress=not quiet and sys.stderr.isatty())
+        report = run_ingest(
+            settings, progress=not quiet and sys.stderr.isatty(), candidate=candidate
+        )
     except HelpdeskError as error:
         _fail(error)
         return
