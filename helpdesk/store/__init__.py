@@ -8,7 +8,15 @@ Writes of conversations go through a background queue and never slow an answer; 
 from __future__ import annotations
 
 from ..errors import StoreUnavailable, TicketConflict, TicketNotFound
-from .records import AuditEntry, Delivery, FeedbackRecord, Reply, Ticket, TurnRecord
+from .records import (
+    AuditEntry,
+    Delivery,
+    FeedbackRecord,
+    Reply,
+    ReviewedTurn,
+    Ticket,
+    TurnRecord,
+)
 from .store import Store
 from .webhook import WebhookDeliverer
 
@@ -17,6 +25,7 @@ __all__ = [
     "Delivery",
     "FeedbackRecord",
     "Reply",
+    "ReviewedTurn",
     "Store",
     "StoreUnavailable",
     "Ticket",
