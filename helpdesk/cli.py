@@ -1,4 +1,4 @@
-"""The ``helpdesk`` command: ingest, serve, ask."""
+"""The ``helpdesk`` command: ingest, serve, ask, replay, promote, eval..."""
 
 from __future__ import annotations
 
@@ -333,6 +333,90 @@ def eval_answers_command(
         click.echo(json.dumps({"reports": [r.as_json() for r in reports]}, ensure_ascii=False))
         return
     click.echo("\n\n".join(format_report(r, failures) for r in reports))
+
+
+@main.command(name="replay")
+@_common
+@click.option(
+    "--answers",
+    "answer_sets",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Answer benchmark set (file or folder; repeatable). Default: tests/data/answers "
+    "when it exists here.",
+)
+@click.option("--no-benchmark", is_flag=True, help="Leave the answer benchmark out.")
+@click.option(
+    "--failures", type=click.IntRange(min=0),
+    help="The newest distinct past failures replayed (default: HELPDESK_REPLAY_FAILURES).",
+)  # fmt: skip
+@click.option(
+    "--sample", type=click.IntRange(min=0),
+    help="Size of the regression sample when it is (re)frozen (default: HELPDESK_REPLAY_SAMPLE).",
+)  # fmt: skip
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sample.")
+@click.option("--refreeze", is_flag=True, help="Draw the regression sample again.")
+@click.option(
+    "--backend",
+    type=click.Choice(["extractive", "llamacpp", "openai"]),
+    help="Who writes the answers (default: HELPDESK_REPLAY_BACKEND, extractive).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def replay_command(
+    source: Path | None,
+    data_dir: Path | None,
+    answer_sets: tuple[Path, ...],
+    no_benchmark: bool,
+    failures: int | None,
+    sample: int | None,
+    seed: int,
+    refreeze: bool,
+    backend: str | None,
+    as_json: bool,
+) -> None:
+    """Ask past failures, the answer benchmark and the frozen regression sample of the live
+    generation and of the candidate: what the candidate fixes, what it breaks, latency.
+    Exits 1 when it breaks anything."""
+    from .insights.replay import format_replay, replay
+
+    def status(message: str) -> None:
+        click.echo(f"helpdesk: {message}", err=True)
+
+    try:
+        settings = _settings(source, data_dir, replay_backend=backend)
+        report = replay(
+            settings,
+            answer_sets=[] if no_benchmark else (list(answer_sets) or None),
+            failures=failures,
+            sample=sample,
+            seed=seed,
+            refreeze=refreeze,
+            status=status,
+        )
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    click.echo(json.dumps(report, ensure_ascii=False) if as_json else format_replay(report))
+    if report["regressions"]:
+        sys.exit(1)
+
+
+@main.command()
+@_common
+@click.option("--force", is_flag=True, help="Switch even when the last replay does not allow it.")
+def promote(source: Path | None, data_dir: Path | None, force: bool) -> None:
+    """Serve the candidate: only when the last replay was of this candidate against the
+    generation serving now and broke nothing (unless --force)."""
+    from .insights.replay import promote as run_promote
+
+    try:
+        before, now, overridden = run_promote(_settings(source, data_dir), force=force)
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    if overridden:
+        click.echo(f"helpdesk: warning: promoted anyway (--force): {overridden}", err=True)
+    click.echo(f"helpdesk: {now} serves now (was {before or 'nothing'})")
 
 
 @main.group()
