@@ -356,6 +356,19 @@ def test_the_regression_sample_is_frozen_until_refrozen(settings: Settings, stor
     assert third["by_kind"]["regression"]["questions"] == 3
 
 
+def test_a_damaged_regression_sample_is_a_clear_error(settings: Settings, store: Store) -> None:
+    write_files(Path(settings.source_dir), {"manuals/giftcard.md": GIFT_CARD_MD})
+    ingest(settings, candidate=True)
+    path = regression_path(Layout(Path(settings.data_dir)))
+    path.parent.mkdir(parents=True)
+    path.write_text('{"kind": "regression", "question"\n', encoding="utf-8")
+    result = run("replay", *where(settings), "--no-benchmark")
+    assert result.exit_code == 1
+    assert "is damaged" in result.stderr and "--refreeze" in result.stderr
+    assert run("replay", *where(settings), "--no-benchmark", "--refreeze").exit_code == 0
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+
 def test_nothing_is_frozen_before_any_answer_went_well(settings: Settings) -> None:
     write_files(Path(settings.source_dir), {"manuals/giftcard.md": GIFT_CARD_MD})
     ingest(settings, candidate=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import random
@@ -41,6 +42,7 @@ from ..evaluation.answers import Case, load_sets, percentile, run_cases
 from ..index.generations import Layout
 from ..service import Helpdesk
 from ..store import ReviewedTurn, Store
+from ..text import Tokenizer
 from ..types import Answer, CustomerContext, Query
 
 REPLAY_DIR = "replay"
@@ -51,6 +53,8 @@ DEFAULT_ANSWER_SETS = Path("tests") / "data" / "answers"
 FORMAT = 1
 KINDS = ("failure", "benchmark", "regression")
 KIND_NAMES = {"failure": "past failures", "benchmark": "benchmark", "regression": "regression"}
+# Timestamped copies of earlier reports kept beside last.json.
+KEEP_REPORTS = 20
 
 
 class ReplayError(HelpdeskError):
@@ -196,7 +200,14 @@ def regression_sample(
     path = regression_path(layout)
     if path.exists() and not refreeze:
         lines = path.read_text(encoding="utf-8").splitlines()
-        return [ReplayQuestion.from_json(json.loads(line)) for line in lines if line.strip()]
+        try:
+            return [ReplayQuestion.from_json(json.loads(line)) for line in lines if line.strip()]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ReplayError(
+                f"the regression sample {path} is damaged ({error}): "
+                "`helpdesk replay --refreeze` draws a new one",
+                code="bad_regression_sample",
+            ) from None
     failed = {normalise_question(_from_turn(r, "x").question) for r in reviewed if not passed(r)}
     pool: dict[str, ReplayQuestion] = {}
     for item in reviewed:
@@ -384,6 +395,8 @@ def replay(
         llm=live.llm,  # one loaded model for both
         reranker=live.reranker,
     )
+    # One Korean analyser (seconds to load) for both, and for every replay of this process.
+    live.tokenizer = candidate.tokenizer = _shared_tokenizer()
     try:
         live.warm_up()
         candidate.warm_up()
@@ -433,6 +446,8 @@ def replay(
     folder = layout.data_dir / REPLAY_DIR
     _write_atomically(folder / f"replay-{now.strftime('%Y%m%dT%H%M%S%f')}.json", body)
     _write_atomically(folder / LAST, body)
+    for old in sorted(folder.glob("replay-*.json"))[:-KEEP_REPORTS]:
+        old.unlink(missing_ok=True)
     return report
 
 
@@ -550,10 +565,9 @@ def format_replay(report: dict[str, Any], width: int = 100) -> str:
         for item in broken:
             lines.append(f"- [{label(item)}] {_short(item['question'], width)}")
             lines.append(f"    live:      {_short(item['live']['answer'], width - 15)}")
-            lines.append(
-                f"    candidate: {_short(item['candidate']['answer'], width - 15)} "
-                f"({item['candidate']['outcome']})"
-            )
+            outcome = f" ({item['candidate']['outcome']})"
+            shown = _short(item["candidate"]["answer"], width - 15 - len(outcome))
+            lines.append(f"    candidate: {shown}{outcome}")
     lines.append("")
     if broken:
         lines.append(
@@ -563,6 +577,11 @@ def format_replay(report: dict[str, Any], width: int = 100) -> str:
     else:
         lines.append("No regression: `helpdesk promote` will switch to this candidate.")
     return "\n".join(lines)
+
+
+@functools.cache
+def _shared_tokenizer() -> Tokenizer:
+    return Tokenizer()
 
 
 def _write_atomically(path: Path, body: str) -> None:
