@@ -410,7 +410,7 @@ def replay(
         ]
     finally:
         for helpdesk in (live, candidate):
-            with contextlib.suppress(HelpdeskError):
+            with contextlib.suppress(Exception):  # never hide the error that got us here
                 helpdesk.retriever().snapshot.close()
 
     items = []
