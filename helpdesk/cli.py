@@ -377,6 +377,7 @@ def replay_command(
     """Ask past failures, the answer benchmark and the frozen regression sample of the live
     generation and of the candidate: what the candidate fixes, what it breaks, latency.
     Exits 1 when it breaks anything."""
+    from .evaluation.replay import AnswerBenchmark
     from .insights.replay import format_replay, replay
 
     def status(message: str) -> None:
@@ -384,9 +385,16 @@ def replay_command(
 
     try:
         settings = _settings(source, data_dir, replay_backend=backend)
+        benchmark = (
+            None
+            if no_benchmark
+            else AnswerBenchmark(answer_sets)
+            if answer_sets
+            else AnswerBenchmark.default()
+        )
         report = replay(
             settings,
-            answer_sets=[] if no_benchmark else (list(answer_sets) or None),
+            benchmark=benchmark,
             failures=failures,
             sample=sample,
             seed=seed,

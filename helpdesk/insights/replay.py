@@ -6,7 +6,7 @@ asks the same questions of the live generation (CURRENT) and of the candidate (C
 - **past failures** from the store: turns that were not covered, got a thumbs down, or were
   handed off to a person; de-duplicated by normalised question, the newest first;
 - the **answer benchmark**'s labelled cases (``tests/data/answers/`` by default), judged by the
-  benchmark's own :func:`~helpdesk.evaluation.answers.judge`;
+  benchmark's own :func:`~helpdesk.evaluation.answers.judge` (see :class:`Benchmark`);
 - a **regression sample**: past turns that passed (answered, grounded, cited, no thumbs down, no
   hand-off), drawn with a seed on the first replay and frozen in
   ``DATA_DIR/replay/regression.jsonl``, so every later replay asks the very same questions.
@@ -31,14 +31,13 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..config import Settings
 from ..embeddings import Embedder, make_embedders
 from ..errors import HelpdeskError
-from ..evaluation.answers import Case, load_sets, percentile, run_cases
 from ..index.generations import Layout
 from ..service import Helpdesk
 from ..store import ReviewedTurn, Store
@@ -48,8 +47,6 @@ from ..types import Answer, CustomerContext, Query
 REPLAY_DIR = "replay"
 LAST = "last.json"
 REGRESSION = "regression.jsonl"
-# The answer benchmark, relative to where the command runs (a checkout of the project).
-DEFAULT_ANSWER_SETS = Path("tests") / "data" / "answers"
 FORMAT = 1
 KINDS = ("failure", "benchmark", "regression")
 KIND_NAMES = {"failure": "past failures", "benchmark": "benchmark", "regression": "regression"}
@@ -79,7 +76,6 @@ class ReplayQuestion:
     locale: str | None = None
     why: tuple[str, ...] = ()  # a failure's reasons: not_covered, thumbs_down, handed_off
     times: int = 1  # how often it was asked (failures, after de-duplication)
-    case: Case | None = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -225,31 +221,23 @@ def regression_sample(
     return chosen
 
 
-def benchmark_questions(paths: Sequence[Path]) -> list[ReplayQuestion]:
-    """The answer benchmark's cases (YAML/JSONL files or folders of them)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(
-                p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".jsonl", ".json")
-            )
-        else:
-            files.append(path)
-    if not files:
-        return []
-    return [
-        ReplayQuestion(
-            kind="benchmark",
-            id=case.id,
-            question=case.question,
-            language=case.language,
-            product=case.context.get("product") or None,
-            plan=case.context.get("plan") or None,
-            locale=case.context.get("locale") or None,
-            case=case,
-        )
-        for case in load_sets(files)
-    ]
+class Benchmark(Protocol):
+    """Labelled questions judged by their own rules: the answer benchmark
+    (:class:`helpdesk.evaluation.replay.AnswerBenchmark`). The layers keep the evaluation above
+    insights, so it comes in from there (the CLI) rather than being imported here."""
+
+    @property
+    def sources(self) -> list[str]:
+        """Where the questions came from, for the report."""
+        ...
+
+    def questions(self) -> list[ReplayQuestion]:
+        """The questions, kind "benchmark"."""
+        ...
+
+    def run(self, helpdesk: Helpdesk) -> list[Side]:
+        """Each question asked of ``helpdesk`` and judged, in the order of :meth:`questions`."""
+        ...
 
 
 def resolved(answer: Answer) -> bool:
@@ -300,14 +288,6 @@ def _ask(helpdesk: Helpdesk, question: ReplayQuestion) -> Side:
     return Side(ok, outcome, answer.text, cited, ms)
 
 
-def _benchmark(helpdesk: Helpdesk, questions: Sequence[ReplayQuestion]) -> list[Side]:
-    cases = [q.case for q in questions if q.case is not None]
-    return [
-        Side(v.correct, v.outcome, v.answer.text, v.cited, v.final_ms)
-        for v in run_cases(helpdesk, cases)
-    ]
-
-
 def _change(live: Side, candidate: Side) -> str:
     if live.resolved == candidate.resolved:
         return "still_resolved" if live.resolved else "still_unresolved"
@@ -323,17 +303,24 @@ def _counts(items: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def _latency(values: Sequence[float]) -> dict[str, float | None]:
-    p50, p95 = percentile(values, 50), percentile(values, 95)
-    return {
-        "p50": None if p50 is None else round(p50, 1),
-        "p95": None if p95 is None else round(p95, 1),
-    }
+    return {"p50": _percentile(values, 50), "p95": _percentile(values, 95)}
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear between ranks, like numpy and ``helpdesk eval``; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 1)
 
 
 def replay(
     settings: Settings,
     *,
-    answer_sets: Sequence[Path] | None = None,
+    benchmark: Benchmark | None = None,
     failures: int | None = None,
     sample: int | None = None,
     seed: int = 1,
@@ -348,9 +335,10 @@ def replay(
 
     The answers are written by ``settings.replay_backend`` (extractive by default), whatever
     HELPDESK_LLM says; ``failures`` and ``sample`` default to HELPDESK_REPLAY_FAILURES and
-    HELPDESK_REPLAY_SAMPLE. ``answer_sets`` defaults to the benchmark folder when it exists
-    here (none: pass ``[]``). ``store`` is the database of past turns (``Store.from_settings``
-    when None); its newest ``reviewed_turns`` are read for the failures and the sample.
+    HELPDESK_REPLAY_SAMPLE. ``benchmark`` adds labelled questions judged by their own rules
+    (the CLI passes the answer benchmark). ``store`` is the database of past turns
+    (``Store.from_settings`` when None); its newest ``reviewed_turns`` are read for the
+    failures and the sample.
     """
     say = status or (lambda _message: None)
     failures = settings.replay_failures if failures is None else failures
@@ -366,8 +354,6 @@ def replay(
             code="no_candidate",
         )
     layout.named(candidate_name)  # IndexNotReady when its folder is gone
-    if answer_sets is None:
-        answer_sets = [DEFAULT_ANSWER_SETS] if DEFAULT_ANSWER_SETS.is_dir() else []
 
     own_store = store is None
     database = store or Store.from_settings(database_settings)
@@ -377,7 +363,7 @@ def replay(
         if own_store:
             database.close()
     questions = past_failures(reviewed, failures)
-    questions += benchmark_questions(answer_sets)
+    questions += benchmark.questions() if benchmark is not None else []
     regression = regression_sample(layout, reviewed, sample, seed, refreeze=refreeze)
     questions += regression
     say(
@@ -403,7 +389,11 @@ def replay(
         # Benchmark cases through the benchmark's own runner and judge; the others one by one,
         # each asked of both sides in turn so a slow moment of the machine hits both alike.
         bench = [q for q in questions if q.kind == "benchmark"]
-        judged = iter(zip(_benchmark(live, bench), _benchmark(candidate, bench), strict=True))
+        judged = iter(
+            zip(benchmark.run(live), benchmark.run(candidate), strict=True)
+            if benchmark is not None and bench
+            else ()
+        )
         answers = [
             next(judged) if q.kind == "benchmark" else (_ask(live, q), _ask(candidate, q))
             for q in questions
@@ -430,7 +420,7 @@ def replay(
         "live": live_name,
         "candidate": candidate_name,
         "backend": settings.llm,
-        "answer_sets": [str(p) for p in answer_sets],
+        "benchmark": benchmark.sources if benchmark is not None else [],
         "regression_sample": str(regression_path(layout)) if regression else None,
         "counts": _counts(items),
         "by_kind": {k: _counts([i for i in items if i["kind"] == k]) for k in KINDS},
