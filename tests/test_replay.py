@@ -326,7 +326,9 @@ def test_the_regression_sample_is_frozen_until_refrozen(settings: Settings, stor
     write_files(Path(settings.source_dir), {"manuals/giftcard.md": GIFT_CARD_MD})
     ingest(settings, candidate=True)
     path = regression_path(Layout(Path(settings.data_dir)))
-    assert not path.exists()
+    code, none = replay_json(settings, "--no-benchmark", "--sample", "0")
+    assert code == 0 and none["by_kind"]["regression"]["questions"] == 0
+    assert not path.exists()  # none asked for: none frozen, so the next replay draws one
 
     code, first = replay_json(settings, "--no-benchmark", "--sample", "1")
     assert code == 0

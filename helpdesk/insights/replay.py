@@ -170,9 +170,7 @@ def past_failures(reviewed: Iterable[ReviewedTurn], limit: int) -> list[ReplayQu
 def passed(reviewed: ReviewedTurn) -> bool:
     """A stored turn that went well: answered, grounded, cited, no thumbs down, no hand-off."""
     turn = reviewed.turn
-    return (
-        not failure_reasons(reviewed) and turn.grounded and bool(turn.citations) and bool(turn.id)
-    )
+    return not failure_reasons(reviewed) and turn.grounded and bool(turn.citations)
 
 
 def regression_path(layout: Layout) -> Path:
@@ -212,7 +210,7 @@ def regression_sample(
             key = normalise_question(question.question)
             if key not in failed:
                 pool.setdefault(key, question)
-    if not pool:
+    if not pool or size == 0:  # nothing to draw, or none wanted: nothing frozen either
         return []
     candidates = sorted(pool.values(), key=lambda q: q.id)  # independent of the store's order
     chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
