@@ -1,4 +1,4 @@
-"""The ``helpdesk`` command: ingest, serve, ask."""
+"""The ``helpdesk`` command: ingest, serve, ask, replay, promote, eval..."""
 
 from __future__ import annotations
 
@@ -55,13 +55,21 @@ def main() -> None:
 @main.command()
 @_common
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def ingest(source: Path | None, data_dir: Path | None, quiet: bool) -> None:
+@click.option(
+    "--candidate",
+    is_flag=True,
+    help="Build the new generation but do not serve it: `helpdesk replay` proves it, "
+    "`helpdesk promote` switches to it.",
+)
+def ingest(source: Path | None, data_dir: Path | None, quiet: bool, candidate: bool) -> None:
     """Index the knowledge-base folder (incremental; the server switches when it is done)."""
     from .index.ingest import ingest as run_ingest
 
     try:
         settings = _settings(source, data_dir)
-        report = run_ingest(settings, progress=not quiet and sys.stderr.isatty())
+        report = run_ingest(
+            settings, progress=not quiet and sys.stderr.isatty(), candidate=candidate
+        )
     except HelpdeskError as error:
         _fail(error)
         return
@@ -333,6 +341,98 @@ def eval_answers_command(
         click.echo(json.dumps({"reports": [r.as_json() for r in reports]}, ensure_ascii=False))
         return
     click.echo("\n\n".join(format_report(r, failures) for r in reports))
+
+
+@main.command(name="replay")
+@_common
+@click.option(
+    "--answers",
+    "answer_sets",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Answer benchmark set (file or folder; repeatable). Default: tests/data/answers "
+    "when it exists here.",
+)
+@click.option("--no-benchmark", is_flag=True, help="Leave the answer benchmark out.")
+@click.option(
+    "--failures", type=click.IntRange(min=0),
+    help="The newest distinct past failures replayed (default: HELPDESK_REPLAY_FAILURES).",
+)  # fmt: skip
+@click.option(
+    "--sample", type=click.IntRange(min=0),
+    help="Size of the regression sample when it is (re)frozen (default: HELPDESK_REPLAY_SAMPLE).",
+)  # fmt: skip
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sample.")
+@click.option("--refreeze", is_flag=True, help="Draw the regression sample again.")
+@click.option(
+    "--backend",
+    type=click.Choice(["extractive", "llamacpp", "openai"]),
+    help="Who writes the answers (default: HELPDESK_REPLAY_BACKEND, extractive).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def replay_command(
+    source: Path | None,
+    data_dir: Path | None,
+    answer_sets: tuple[Path, ...],
+    no_benchmark: bool,
+    failures: int | None,
+    sample: int | None,
+    seed: int,
+    refreeze: bool,
+    backend: str | None,
+    as_json: bool,
+) -> None:
+    """Ask past failures, the answer benchmark and the frozen regression sample of the live
+    generation and of the candidate: what the candidate fixes, what it breaks, latency.
+    Exits 1 when it breaks anything."""
+    from .evaluation.replay import AnswerBenchmark
+    from .insights.replay import format_replay, replay
+
+    def status(message: str) -> None:
+        click.echo(f"helpdesk: {message}", err=True)
+
+    try:
+        settings = _settings(source, data_dir, replay_backend=backend)
+        benchmark = (
+            None
+            if no_benchmark
+            else AnswerBenchmark(answer_sets)
+            if answer_sets
+            else AnswerBenchmark.default()
+        )
+        report = replay(
+            settings,
+            benchmark=benchmark,
+            failures=failures,
+            sample=sample,
+            seed=seed,
+            refreeze=refreeze,
+            status=status,
+        )
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    click.echo(json.dumps(report, ensure_ascii=False) if as_json else format_replay(report))
+    if report["regressions"]:
+        sys.exit(1)
+
+
+@main.command()
+@_common
+@click.option("--force", is_flag=True, help="Switch even when the last replay does not allow it.")
+def promote(source: Path | None, data_dir: Path | None, force: bool) -> None:
+    """Serve the candidate: only when the last replay was of this candidate against the
+    generation serving now and broke nothing (unless --force)."""
+    from .insights.replay import promote as run_promote
+
+    try:
+        before, now, overridden = run_promote(_settings(source, data_dir), force=force)
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    if overridden:
+        click.echo(f"helpdesk: warning: promoted anyway (--force): {overridden}", err=True)
+    click.echo(f"helpdesk: {now} serves now (was {before or 'nothing'})")
 
 
 @main.group()

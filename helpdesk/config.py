@@ -355,6 +355,24 @@ class Settings:
         "Index generations kept on disk (the serving one included).",
         _positive_int,
     )
+    replay_backend: str = setting(
+        "extractive",
+        "Who writes the answers `helpdesk replay` compares (live generation against the "
+        "candidate): extractive (quick, and it is the content that changed), llamacpp or openai.",
+        choices=("extractive", "llamacpp", "openai"),
+    )
+    replay_failures: int = setting(
+        200,
+        "`helpdesk replay`: how many distinct past failures (not covered, thumbs down, handed "
+        "off), newest first, are asked again.",
+        _non_negative_int,
+    )
+    replay_sample: int = setting(
+        100,
+        "`helpdesk replay`: how many past answers that went well are drawn, once, into the "
+        "frozen regression sample (DATA_DIR/replay/regression.jsonl).",
+        _non_negative_int,
+    )
     reload_interval: float = setting(
         1.0,
         "Seconds between the server's checks for a newer index generation.",

@@ -103,14 +103,19 @@ class Helpdesk:
         prompt: PromptTemplate | None = None,
         store: Store | _FromSettings | None = FROM_SETTINGS,
         classifier: FrustrationClassifier | None = None,
+        generation: str | None = None,
     ) -> None:
         """The edges come from ``settings`` unless given: the embedding models, the LLM (None
         for extractive answers), the verifier of generated sentences, the reranker (None for
         none), the prompt template, the store of conversations and tickets (None: memory
-        only, no hand-off tickets; evaluations use that) and the frustration classifier."""
+        only, no hand-off tickets; evaluations use that) and the frustration classifier.
+
+        ``generation`` pins the index generation of that name instead of following CURRENT
+        (``helpdesk replay`` answers from a candidate that is not serving yet)."""
         self.settings = settings
         self.layout = Layout(Path(settings.data_dir))
         self._embedders = list(embedders) if embedders else None
+        self.generation = generation
         self.tokenizer = Tokenizer()
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
@@ -206,17 +211,21 @@ class Helpdesk:
         return flags.index(True) if True in flags else None
 
     def retriever(self) -> Retriever:
-        """The retriever over the current generation, reloading when CURRENT has moved."""
+        """The retriever over the current generation, reloading when CURRENT has moved (or
+        over the pinned ``generation``, for good)."""
         now = time.monotonic()
         current = self._retriever
         if current is not None and now - self._checked_at < self.settings.reload_interval:
             return current
         with self._lock:
             self._checked_at = now
-            name = self.layout.current_name()
+            name = self.generation or self.layout.current_name()
             if self._retriever is not None and self._retriever.snapshot.name == name:
                 return self._retriever
-            folder = self.layout.current()  # raises IndexNotReady before the first ingest
+            # IndexNotReady before the first ingest, or when the pinned generation is gone
+            folder = (
+                self.layout.named(self.generation) if self.generation else self.layout.current()
+            )
             snapshot = Snapshot(folder, self.embedders)
             fusion = Fusion(
                 method=self.settings.fusion,

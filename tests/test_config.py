@@ -54,6 +54,9 @@ ENVIRONMENT = {
     "max_question_chars": ("300", 300),
     "max_k": ("20", 20),
     "keep_generations": ("4", 4),
+    "replay_backend": ("llamacpp", "llamacpp"),
+    "replay_failures": ("50", 50),
+    "replay_sample": ("0", 0),
     "reload_interval": ("0", 0.0),
     "cors_origins": (
         "https://shop.example, http://localhost:8000",
@@ -131,6 +134,8 @@ def test_from_env_ignores_unrelated_variables() -> None:
         ("fusion_weights", "en:minilm=-1"),
         ("log_level", "verbose"),
         ("keep_generations", "0"),
+        ("replay_backend", "gpt"),
+        ("replay_sample", "-1"),
         ("retention_days", "-1"),
         ("escalation_rules", "frustration,grumpy"),
         ("frustration_threshold", "2"),

@@ -2,6 +2,7 @@
 
     DATA_DIR/
       CURRENT                 name of the serving generation (replaced atomically)
+      CANDIDATE               name of a generation built by `ingest --candidate`, not serving yet
       ingest.lock             held by the one ingest that may run at a time
       embedding-cache/        document vectors by content hash, per model
       generations/g-.../      one immutable generation:
@@ -13,8 +14,9 @@
         topics-*.npy          the topics' embeddings, one matrix per model
         manifest.json         model, counts, documents -> chunk ids; written last
 
-A server only ever opens a generation that CURRENT names, and an ingest only ever writes a folder
-no server has seen, so Chroma's one-writer-per-folder rule holds across processes, and a killed
+A server only ever opens a generation that CURRENT names (``helpdesk replay`` also reads the one
+CANDIDATE names, finished like any other), and an ingest only ever writes a folder no server has
+seen, so Chroma's one-writer-per-folder rule holds across processes, and a killed
 ingest leaves the previous generation serving.
 """
 
@@ -35,6 +37,7 @@ from typing import Any
 from ..errors import IndexNotReady, IngestError
 
 CURRENT = "CURRENT"
+CANDIDATE = "CANDIDATE"
 MANIFEST = "manifest.json"
 # Bumped whenever a generation's files change shape; older generations are rebuilt, not read.
 FORMAT_VERSION = 3  # 3: topic vectors (topics.json, topics-*.npy)
@@ -53,6 +56,10 @@ class Layout:
     @property
     def pointer(self) -> Path:
         return self.data_dir / CURRENT
+
+    @property
+    def candidate_pointer(self) -> Path:
+        return self.data_dir / CANDIDATE
 
     @property
     def lock_file(self) -> Path:
@@ -91,25 +98,48 @@ class Layout:
 
     def switch(self, generation: Path) -> None:
         """Point CURRENT at ``generation`` atomically (readers see the old or the new name)."""
-        temporary = self.pointer.with_name(f".{CURRENT}.{os.getpid()}.tmp")
-        temporary.write_text(generation.name + "\n", encoding="utf-8")
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.pointer)
+        _write_pointer(self.pointer, generation.name)
         _fsync_dir(self.data_dir)
 
+    def named(self, name: str) -> Path:
+        """Folder of the finished generation ``name``; IndexNotReady when it is not there."""
+        path = self.generations / name
+        if "/" in name or name in ("", ".", "..") or not (path / MANIFEST).exists():
+            raise IndexNotReady(f"no finished index generation {name!r} in {self.generations}")
+        return path
+
+    def candidate_name(self) -> str | None:
+        """Name of the generation ``ingest --candidate`` built and nobody promoted yet."""
+        try:
+            name = self.candidate_pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name or None
+
+    def set_candidate(self, generation: Path) -> None:
+        """Record ``generation`` as the candidate, atomically like :meth:`switch`."""
+        _write_pointer(self.candidate_pointer, generation.name)
+        _fsync_dir(self.data_dir)
+
+    def clear_candidate(self) -> None:
+        """Forget the candidate (its folder stays until garbage collection takes it)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.candidate_pointer.unlink()
+            _fsync_dir(self.data_dir)
+
     def collect_garbage(self, keep: int) -> list[str]:
-        """Remove unfinished generations and all but the newest ``keep`` finished ones."""
+        """Remove unfinished generations and all but the newest ``keep`` finished ones; the
+        serving generation and the candidate are never removed."""
         if not self.generations.exists():
             return []
-        current = self.current_name()
+        spared = {self.current_name(), self.candidate_name()}
         finished: list[Path] = []
         unfinished: list[Path] = []
         for path in sorted(self.generations.iterdir()):
             if not path.is_dir():
                 continue
             (finished if (path / MANIFEST).exists() else unfinished).append(path)
-        doomed = unfinished + [p for p in finished[:-keep] if p.name != current]
+        doomed = unfinished + [p for p in finished[:-keep] if p.name not in spared]
         for path in doomed:
             shutil.rmtree(path, ignore_errors=True)
         return [p.name for p in doomed]
@@ -146,6 +176,15 @@ def write_manifest(generation: Path, manifest: dict[str, Any]) -> None:
 def read_manifest(generation: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
     return data
+
+
+def _write_pointer(pointer: Path, name: str) -> None:
+    """Replace the file ``pointer`` with ``name`` atomically, its content on disk first."""
+    temporary = pointer.with_name(f".{pointer.name}.{os.getpid()}.tmp")
+    temporary.write_text(name + "\n", encoding="utf-8")
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, pointer)
 
 
 def _fsync_dir(path: Path) -> None:

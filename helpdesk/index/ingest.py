@@ -48,6 +48,7 @@ class IngestReport:
 
     generation: str | None = None
     up_to_date: bool = False
+    candidate: bool = False  # built by `ingest --candidate`: not serving until promoted
     documents: int = 0
     documents_added: int = 0
     documents_updated: int = 0
@@ -68,6 +69,13 @@ class IngestReport:
 
     def summary(self) -> str:
         state = "up to date" if self.up_to_date else f"generation {self.generation}"
+        if self.candidate:
+            state = (
+                "up to date with the serving generation: no candidate"
+                if self.up_to_date
+                else f"candidate generation {self.generation}, not serving: run `helpdesk "
+                "replay`, then `helpdesk promote`"
+            )
         lines = [
             f"Ingest finished in {self.seconds:.1f}s ({state}).",
             f"  documents: {self.documents} ({self.documents_added} added, "
@@ -145,8 +153,17 @@ def ingest(
     embedders: Sequence[Embedder] | None = None,
     *,
     progress: bool = False,
+    candidate: bool = False,
 ) -> IngestReport:
-    """Build (or bring up to date) the index of ``settings.source_dir`` in ``settings.data_dir``."""
+    """Build (or bring up to date) the index of ``settings.source_dir`` in ``settings.data_dir``.
+
+    With ``candidate``, the new generation is built the same way (incrementally from the serving
+    one) but CURRENT stays where it is: the generation's name goes to CANDIDATE instead, for
+    ``helpdesk replay`` to prove and ``helpdesk promote`` to switch to. A knowledge base that
+    matches the serving generation makes no candidate (and forgets an older one). A normal
+    ingest that moves CURRENT forgets the candidate: its replay was against a generation that
+    no longer serves.
+    """
     started = time.perf_counter()
     source = Path(settings.source_dir)
     if not source.is_dir():
@@ -156,7 +173,7 @@ def ingest(
     model_ids = [e.model_id for e in embedders]
     bar = _tqdm if progress else _no_progress
     with layout.ingest_lock():
-        report = IngestReport()
+        report = IngestReport(candidate=candidate)
         previous = _load_previous(layout)
         glossary = Glossary.from_source(source)
         same_model = previous.model_ids == model_ids
@@ -194,8 +211,10 @@ def ingest(
             and report.chunks_added == report.chunks_removed == 0
         )
         if report.up_to_date:
+            if candidate:
+                layout.clear_candidate()
             report.removed_generations = layout.collect_garbage(settings.keep_generations)
-            report.generation = layout.current_name()
+            report.generation = None if candidate else layout.current_name()
             report.seconds = time.perf_counter() - started
             return report
 
@@ -234,7 +253,11 @@ def ingest(
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        layout.switch(folder)
+        if candidate:
+            layout.set_candidate(folder)
+        else:
+            layout.switch(folder)
+            layout.clear_candidate()
         report.generation = folder.name
         report.removed_generations = layout.collect_garbage(settings.keep_generations)
         report.seconds = time.perf_counter() - started

@@ -16,6 +16,7 @@ from .records import (
     Event,
     FeedbackRecord,
     Reply,
+    ReviewedTurn,
     Ticket,
     TurnRecord,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Event",
     "FeedbackRecord",
     "Reply",
+    "ReviewedTurn",
     "Store",
     "StoreUnavailable",
     "Ticket",

@@ -37,6 +37,15 @@ class TurnRecord:
 
 
 @dataclass(frozen=True)
+class ReviewedTurn:
+    """A stored turn and what followed it: a thumbs down, a hand-off to a person."""
+
+    turn: TurnRecord
+    thumbs_down: bool  # feedback helpful=false on this answer (or on its conversation after it)
+    handed_off: bool  # a ticket of its conversation was opened on this answer (or after it)
+
+
+@dataclass(frozen=True)
 class FeedbackRecord:
     """A thumbs up or down on an answer (or on the conversation when answer_id is None)."""
 

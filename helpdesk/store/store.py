@@ -30,7 +30,16 @@ from .models import (
     TicketRow,
     Turn,
 )
-from .records import AuditEntry, Delivery, Event, FeedbackRecord, Reply, Ticket, TurnRecord
+from .records import (
+    AuditEntry,
+    Delivery,
+    Event,
+    FeedbackRecord,
+    Reply,
+    ReviewedTurn,
+    Ticket,
+    TurnRecord,
+)
 from .writes import WriteQueue
 
 STATUSES = ("open", "claimed", "resolved")
@@ -231,6 +240,55 @@ class Store:
         with self._session() as session:
             rows = list(session.scalars(query.order_by(Feedback.at, Feedback.id)))
         return [FeedbackRecord(**_fields(FeedbackRecord, row)) for row in rows]
+
+    def reviewed_turns(self, limit: int = 1000) -> list[ReviewedTurn]:
+        """The newest ``limit`` turns of every conversation, newest first, each with whether a
+        thumbs down or a hand-off followed it.
+
+        Feedback or a ticket naming an answer marks that turn; one on the whole conversation
+        marks the last turn before it (what the customer was reading when they gave up).
+        """
+        newest = select(Turn).order_by(Turn.at.desc(), Turn.id).limit(max(0, limit))
+        with self._session() as session:
+            rows = list(session.scalars(newest))
+            ids = sorted({row.conversation_id for row in rows})
+            timeline: dict[str, list[tuple[datetime, str]]] = {}
+            for conversation_id, turn_id, at in session.execute(
+                select(Turn.conversation_id, Turn.id, Turn.at).where(Turn.conversation_id.in_(ids))
+            ):
+                timeline.setdefault(conversation_id, []).append((at, turn_id))
+            disliked = [
+                (conversation_id, answer_id, at)
+                for conversation_id, answer_id, at in session.execute(
+                    select(Feedback.conversation_id, Feedback.answer_id, Feedback.at)
+                    .where(Feedback.conversation_id.in_(ids))
+                    .where(Feedback.helpful.is_(False))
+                )
+            ]
+            tickets = [
+                (conversation_id, (packet or {}).get("answer_id"), at)
+                for conversation_id, packet, at in session.execute(
+                    select(TicketRow.conversation_id, TicketRow.packet, TicketRow.created_at).where(
+                        TicketRow.conversation_id.in_(ids)
+                    )
+                )
+            ]
+            turns = [_turn_record(row) for row in rows]
+
+        def marked(events: list[tuple[str, Any, datetime]]) -> set[str]:
+            found: set[str] = set()
+            for conversation_id, answer_id, at in events:
+                known = timeline.get(conversation_id, [])
+                if isinstance(answer_id, str) and any(t == answer_id for _, t in known):
+                    found.add(answer_id)
+                    continue
+                before = [(when, t) for when, t in known if when <= at]
+                if before:
+                    found.add(max(before)[1])
+            return found
+
+        down, handed = marked(disliked), marked(tickets)
+        return [ReviewedTurn(t, t.id in down, t.id in handed) for t in turns]
 
     def _write_turn(self, turn: TurnRecord) -> None:
         with self._sessions.begin() as session:
