@@ -353,6 +353,22 @@ def _normalised(text: str) -> str:
 # -- the draft ----------------------------------------------------------------------------------
 
 
+class _FaqDumper(yaml.SafeDumper):
+    """YAML as the knowledge base's FAQ files are written: list items indented under their key,
+    and a reply of several paragraphs as a literal block (``|``), not a quoted string."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_FaqDumper.add_representer(str, _text)
+
+
 def draft_entry(gap_id: str, question: str, language: str, replies: Iterable[Reply]) -> str | None:
     """A FAQ entry in the knowledge base's FAQ YAML format (``language:`` and a ``faqs:`` list)
     for ``question``: the answer is the agents' ``replies``, redacted again, each distinct reply
@@ -378,8 +394,12 @@ def draft_entry(gap_id: str, question: str, language: str, replies: Iterable[Rep
         "answer": answer,
         "category": "Drafts",
     }
-    body = yaml.safe_dump(
-        {"language": language, "faqs": [entry]}, allow_unicode=True, sort_keys=False, width=100
+    body = yaml.dump(
+        {"language": language, "faqs": [entry]},
+        Dumper=_FaqDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=100,
     )
     return f"# Draft from agents' replies (gap {gap_id}): review before adding it.\n{body}"
 
