@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from conftest import REPO, build_small_index
 
+from helpdesk.cli import main
 from helpdesk.config import Settings
 from helpdesk.documents.loaders import load_faq_yaml
 from helpdesk.embeddings import USEEmbeddings
@@ -138,10 +140,10 @@ class Seeder:
         )
 
 
-def seed(store: Store) -> dict[str, str]:
-    """Three topics of failed questions, and noise that is not a failure; returns each failed
-    question's topic."""
-    seeder = Seeder(store)
+def seed(store: Store, start: datetime = T0) -> dict[str, str]:
+    """Three topics of failed questions from ``start`` on, and noise that is not a failure;
+    returns each failed question's topic."""
+    seeder = Seeder(store, clock=start)
     topic: dict[str, str] = {}
     for language, questions in GIFT_WRAP.items():
         for number, question in enumerate(questions):
@@ -313,3 +315,22 @@ def test_the_clustering_keeps_its_measured_quality_on_the_test_topics(use: USEEm
     assert result.adjusted_rand >= 0.45
     assert result.purity >= 0.75
     assert result.bilingual_topics == result.topics
+
+
+def test_the_command_prints_the_report_from_the_servers_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = build_small_index(tmp_path)
+    with Store.from_settings(settings) as opened:
+        seed(opened, start=datetime.now(UTC) - timedelta(days=3))
+    monkeypatch.setenv("HELPDESK_EMBEDDING", "fake")  # the small index's model
+    where = ["--source", str(settings.source_dir), "--data-dir", str(settings.data_dir)]
+    markdown = CliRunner().invoke(main, ["gaps", *where])
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.output.startswith("# Content gaps")
+    assert markdown.output.count("\n## ") == 3 and "faq/en.yaml" in markdown.output
+    exported = CliRunner().invoke(main, ["gaps", *where, "--json", "--min-size", "4"])
+    assert exported.exit_code == 0, exported.output
+    assert [gap["size"] for gap in json.loads(exported.output)] == [5, 4]
+    old = CliRunner().invoke(main, ["gaps", *where, "--days", "1", "--json"])
+    assert old.exit_code == 0 and json.loads(old.output) == []  # all three days old
