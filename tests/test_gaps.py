@@ -303,6 +303,25 @@ def test_failures_without_tickets_or_events_of_interest() -> None:
         Event(at=T0, kind="handoff", surface="help", conversation_id="nowhere", outcome="created"),
     ]
     assert failures(events) == []
+    # A rating of an answer the events do not hold (asked before the period) names no question.
+    asked = Event(
+        at=T0,
+        kind="ask",
+        surface="help",
+        conversation_id="c",
+        turn_id="c-a2",
+        text="Hi",
+        outcome="answered",
+    )
+    earlier = Event(
+        at=T0 + timedelta(minutes=1),
+        kind="feedback",
+        surface="help",
+        conversation_id="c",
+        turn_id="c-a1",
+        outcome="down",
+    )
+    assert failures([asked, earlier]) == []
 
 
 def test_the_clustering_keeps_its_measured_quality_on_the_test_topics(use: USEEmbeddings) -> None:

@@ -171,7 +171,10 @@ def failures(events: Iterable[Event], tickets: Iterable[Ticket] = ()) -> list[Fa
                 reasons[i].add("handed_off")
         elif event.kind == "feedback" and event.outcome == "down":
             rated = by_turn.get(event.turn_id) if event.turn_id else None
-            if rated is None and event.conversation_id:
+            # Only the conversation named (a rating of the whole conversation): its last
+            # question. An answer id whose question is not among the events (asked before the
+            # period) names no question here.
+            if event.turn_id is None and event.conversation_id:
                 turns = by_conversation[event.conversation_id]
                 earlier = [i for i in turns if asks[i].at <= event.at]
                 rated = (earlier or turns)[-1] if turns else None
