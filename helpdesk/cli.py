@@ -645,3 +645,52 @@ def agents_revoke(data_dir: Path | None, name: str) -> None:
         click.echo(f"helpdesk: error: {name} has no key in {path}", err=True)
         sys.exit(1)
     click.echo(f"helpdesk: {name}'s key revoked")
+
+
+@main.command()
+@_common
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Questions of the last DAYS days.",
+)
+@click.option(
+    "--min-size",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Leave out groups of fewer questions (1 keeps every question).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the gaps as JSON.")
+def gaps(
+    source: Path | None, data_dir: Path | None, days: int, min_size: int, as_json: bool
+) -> None:
+    """The content-gap report: the questions the help center failed (not covered, handed off,
+    thumbs down), grouped by topic across languages, as Markdown (or JSON)."""
+    from datetime import UTC, datetime, timedelta
+
+    from .embeddings import USEEmbeddings
+    from .insights.gaps import gap_report, gaps_as_markdown, gather, nearest_article
+    from .service import Helpdesk
+
+    try:
+        helpdesk = Helpdesk(_settings(source, data_dir))
+        try:
+            since = datetime.now(UTC) - timedelta(days=days)
+            report = gap_report(
+                gather(helpdesk.require_store(), since),
+                USEEmbeddings(),
+                nearest=nearest_article(helpdesk),
+                min_size=min_size,
+            )
+        finally:
+            helpdesk.close()
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps([gap.as_json() for gap in report], ensure_ascii=False, indent=2))
+    else:
+        click.echo(gaps_as_markdown(report), nl=False)

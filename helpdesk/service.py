@@ -477,12 +477,16 @@ class Helpdesk:
         surface: str = "api",
         visitor: str | None = None,
         variant: str = "",
+        record: bool = True,
     ) -> SearchResults:
         """Up to ``query.k`` articles, best first, each with its best-matching passage and up to
         ``sections`` more of its passages; none when nothing retrieved relates to the query.
-        The search is recorded as an event (``surface``, ``visitor``, ``variant``)."""
+        The search is recorded as an event (``surface``, ``visitor``, ``variant``) unless
+        ``record`` is false (the insights' own look-ups are not customers' searches)."""
         started = time.monotonic()
         results = self._search(query, sections)
+        if not record:
+            return results
         elapsed = round((time.monotonic() - started) * 1000, 1)
         self.record_event(
             Event(
