@@ -647,7 +647,7 @@ def agents_revoke(data_dir: Path | None, name: str) -> None:
     click.echo(f"helpdesk: {name}'s key revoked")
 
 
-@main.command()
+@insights.command()
 @_common
 @click.option(
     "--days",

@@ -344,12 +344,12 @@ def test_the_command_prints_the_report_from_the_servers_store(
         seed(opened, start=datetime.now(UTC) - timedelta(days=3))
     monkeypatch.setenv("HELPDESK_EMBEDDING", "fake")  # the small index's model
     where = ["--source", str(settings.source_dir), "--data-dir", str(settings.data_dir)]
-    markdown = CliRunner().invoke(main, ["gaps", *where])
+    markdown = CliRunner().invoke(main, ["insights", "gaps", *where])
     assert markdown.exit_code == 0, markdown.output
     assert markdown.output.startswith("# Content gaps")
     assert markdown.output.count("\n## ") == 3 and "faq/en.yaml" in markdown.output
-    exported = CliRunner().invoke(main, ["gaps", *where, "--json", "--min-size", "4"])
+    exported = CliRunner().invoke(main, ["insights", "gaps", *where, "--json", "--min-size", "4"])
     assert exported.exit_code == 0, exported.output
     assert [gap["size"] for gap in json.loads(exported.output)] == [5, 4]
-    old = CliRunner().invoke(main, ["gaps", *where, "--days", "1", "--json"])
+    old = CliRunner().invoke(main, ["insights", "gaps", *where, "--days", "1", "--json"])
     assert old.exit_code == 0 and json.loads(old.output) == []  # all three days old
