@@ -35,7 +35,7 @@ WIDTH, HEIGHT = 460, 170
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "day": "Day (UTC)",
-        "count": "Questions",
+        "count": "Searches and questions",
         "rate": "Share",
         "ms": "Milliseconds",
         "handoffs": "Hand-offs",
@@ -62,7 +62,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "ko": {
         "day": "날짜(UTC)",
-        "count": "질문 수",
+        "count": "검색과 질문",
         "rate": "비율",
         "ms": "밀리초",
         "handoffs": "상담 연결",
