@@ -5,8 +5,8 @@ SQLite database gets a week of events first: both languages, every surface, visi
 search the help page and then ask the widget as a customer, hand-offs, thumbs-down and two
 experiment variants. The test checks the headline figures against the seeded events, that each
 server-rendered chart loaded, and the tables; it saves screenshots in English and Korean to
-``artifacts/screenshots/`` (or HELPDESK_SCREENSHOT_DIR): insights-en.png and insights-ko.png,
-the ones docs/screenshots/ and the README show.
+``artifacts/screenshots/`` (or HELPDESK_SCREENSHOT_DIR): insights-en.png and insights-ko.png (the
+first screen, which docs/screenshots/ and the README show) and insights-*-full.png (the page).
 """
 
 from __future__ import annotations
@@ -200,9 +200,10 @@ def test_the_dashboard_shows_a_week_of_events(
         assert csv.status == 200 and csv.text().startswith("at,kind,surface")
         assert csv.text().count("\n") == len(events) + 1  # the header and each event
 
-        p.locator("#insights-journeys details").first.click()  # one journey opened
         SHOTS.mkdir(parents=True, exist_ok=True)
-        p.screenshot(path=str(SHOTS / "insights-en.png"), full_page=True)
+        p.screenshot(path=str(SHOTS / "insights-en.png"))
+        p.locator("#insights-journeys summary").first.click()  # one journey opened
+        p.screenshot(path=str(SHOTS / "insights-en-full.png"), full_page=True)
 
         # In Korean: the page's words and the charts' labels.
         p.select_option("#lang-switch", "ko")
@@ -214,7 +215,9 @@ def test_the_dashboard_shows_a_week_of_events(
                 arg=chart.element_handle(),
             )
         assert "해결률" in kpis.inner_text()
-        p.screenshot(path=str(SHOTS / "insights-ko.png"), full_page=True)
+        p.evaluate("window.scrollTo(0, 0)")
+        p.screenshot(path=str(SHOTS / "insights-ko.png"))
+        p.screenshot(path=str(SHOTS / "insights-ko-full.png"), full_page=True)
 
         # A narrower range: the figures follow it.
         last = p.locator("#insights-to").input_value()
