@@ -182,3 +182,26 @@ def test_an_empty_range_gives_a_header_only(served: tuple[FlaskClient, Helpdesk]
         "/api/agent/insights/events.csv?from=2020-01-01&to=2020-01-31", headers=AGENT
     )
     assert response.get_data(as_text=True).strip() == ",".join(CSV_COLUMNS)
+
+
+def test_a_page_load_builds_one_report(
+    served: tuple[FlaskClient, Helpdesk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpdesk.api import insights
+
+    built: list[object] = []
+    build = insights.build_report
+
+    def counted(*args: object, **kwargs: object) -> object:
+        built.append(args)
+        return build(*args, **kwargs)  # type: ignore[arg-type]
+
+    client, _ = served
+    monkeypatch.setattr(insights, "build_report", counted)
+    body = client.get("/api/agent/insights", headers=AGENT).get_json()
+    for url in body["charts"].values():
+        assert client.get(url, headers=AGENT).status_code == 200
+    assert len(built) == 1
+    # Another range is another report.
+    client.get("/api/agent/insights?from=2026-01-01&to=2026-01-02", headers=AGENT)
+    assert len(built) == 2

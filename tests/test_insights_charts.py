@@ -3,11 +3,14 @@ Korean, and the same chart twice is rendered once."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 from test_insights_report import DAYS, seeded
 
 from helpdesk.insights import charts
-from helpdesk.insights.report import build_report
+from helpdesk.insights.report import DateRange, build_report
 
 
 @pytest.mark.parametrize("name", sorted(charts.CHARTS))
@@ -41,3 +44,16 @@ def test_the_same_chart_is_rendered_once() -> None:
     before = charts.render.cache_info().hits
     charts.chart_svg("rates", report, "en")
     assert charts.render.cache_info().hits == before + 1
+
+
+@pytest.mark.parametrize("name", sorted(charts.CHARTS))
+def test_every_specification_is_valid_vega_lite(name: str) -> None:
+    # chart_svg skips altair's schema check (slow on a year of data): it is done here.
+    charts.CHARTS[name](build_report(seeded(), DAYS), "ko").to_dict(validate=True)
+
+
+def test_a_year_is_labelled_every_few_weeks() -> None:
+    year = DateRange(date(2025, 12, 1), date(2026, 11, 30))
+    svg = charts.chart_svg("handoffs", build_report(seeded(), year), "en")
+    labels = re.findall(r">(\d\d-\d\d)</text>", svg)
+    assert labels[0] == "12-01" and 2 <= len(labels) <= charts.MAX_LABELS

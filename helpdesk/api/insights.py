@@ -15,6 +15,8 @@ import csv
 import io
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,6 +34,9 @@ from .requests import choice, reject_unknown
 from .routes import _audit, agent_api
 
 DEFAULT_DAYS = 7
+# How long a built report is reused (the figures are at most this many seconds old).
+REPORT_TTL = 30.0
+REPORTS_EXTENSION = "helpdesk_insights_reports"
 CHART_LANGUAGES = ("en", "ko")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The events' columns, in the CSV's order (``data`` as JSON).
@@ -105,9 +110,29 @@ def _events(days: DateRange) -> list[Event]:
     return store.events(days.since, days.until)
 
 
+class _Reports:
+    """The reports built in the last REPORT_TTL seconds, by range: a page load asks for the
+    dashboard and its five charts at once, and builds one report, not six. One per app."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[tuple[date, date], tuple[float, Report]] = {}
+
+    def get(self, days: DateRange) -> Report:
+        key = (days.first, days.last)
+        # One build at a time: the requests that wait for it take the report it built.
+        with self._lock:
+            now = time.monotonic()
+            self._built = {k: v for k, v in self._built.items() if now - v[0] < REPORT_TTL}
+            if key not in self._built:
+                events = _events(days)
+                self._built[key] = (now, build_report(events, days, _verdicts(events)))
+            return self._built[key][1]
+
+
 def _report(days: DateRange) -> Report:
-    events = _events(days)
-    return build_report(events, days, _verdicts(events))
+    reports: _Reports = current_app.extensions.setdefault(REPORTS_EXTENSION, _Reports())
+    return reports.get(days)
 
 
 def _range_query(days: DateRange, **more: str) -> str:

@@ -14,6 +14,7 @@ of each specification (its data included) is cached, so a dashboard shown again 
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ FONT = (
 INK, MUTED, LINE = "#18202b", "#5f6b7a", "#dce2ea"
 PALETTE = ["#0b6bcb", "#5aa9f0", "#e07b39", "#2a9d8f", "#8d6cab", "#b42318", "#9aa5b4"]
 WIDTH, HEIGHT = 460, 170
+MAX_LABELS = 10
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -96,12 +98,17 @@ def _label(lang: str, key: str) -> str:
     return LABELS.get(lang, LABELS["en"]).get(key, key)
 
 
-def _day_axis(lang: str) -> alt.X:
-    # The days as they come (every day of the range has a row); labelled MM-DD.
+def _day_axis(report: Report, lang: str) -> alt.X:
+    """The days as they come (every day of the range has a row), labelled MM-DD: every day
+    up to MAX_LABELS days, else every n-th (measuring hundreds of labels to drop the ones
+    that overlap takes vl-convert seconds)."""
+    days = [day.isoformat() for day in report.range.days]
+    step = math.ceil(len(days) / MAX_LABELS)
     return alt.X(
         "day:O",
         title=_label(lang, "day"),
-        axis=alt.Axis(labelExpr="slice(datum.value, 5)", labelAngle=0, labelOverlap=True),
+        scale=alt.Scale(domain=days),
+        axis=alt.Axis(labelExpr="slice(datum.value, 5)", labelAngle=0, values=days[::step]),
     )
 
 
@@ -135,7 +142,9 @@ def _styled(chart: alt.Chart | alt.LayerChart) -> alt.Chart | alt.LayerChart:
     )
 
 
-def _stacked(rows: list[dict[str, Any]], order: list[str], lang: str, title: str) -> Any:
+def _stacked(
+    report: Report, rows: list[dict[str, Any]], order: list[str], lang: str, title: str
+) -> Any:
     names = [_label(lang, name) for name in order]
     rank = {name: i for i, name in enumerate(order)}
     values = [
@@ -146,7 +155,7 @@ def _stacked(rows: list[dict[str, Any]], order: list[str], lang: str, title: str
         alt.Chart(alt.Data(values=values))
         .mark_bar()
         .encode(
-            x=_day_axis(lang),
+            x=_day_axis(report, lang),
             y=alt.Y("sum(count):Q", title=_label(lang, "count"), axis=alt.Axis(tickMinStep=1)),
             color=alt.Color(
                 "name:N", sort=names, scale=alt.Scale(domain=names), legend=_legend(title)
@@ -158,13 +167,13 @@ def _stacked(rows: list[dict[str, Any]], order: list[str], lang: str, title: str
 
 def questions_chart(report: Report, lang: str = "en") -> Any:
     """Searches and asks per day, stacked by where they were typed."""
-    return _stacked(report.by_series, list(SERIES), lang, _label(lang, "series"))
+    return _stacked(report, report.by_series, list(SERIES), lang, _label(lang, "series"))
 
 
 def languages_chart(report: Report, lang: str = "en") -> Any:
     """Searches and asks per day, stacked by language."""
     order = list(dict.fromkeys(row["series"] for row in report.by_language))
-    return _stacked(report.by_language, order, lang, _label(lang, "language"))
+    return _stacked(report, report.by_language, order, lang, _label(lang, "language"))
 
 
 def _lines(
@@ -181,7 +190,7 @@ def _lines(
         alt.Chart(alt.Data(values=values))
         .mark_line(point=alt.OverlayMarkDef(size=28), strokeWidth=2)
         .encode(
-            x=_day_axis(lang),
+            x=_day_axis(report, lang),
             y=y,
             color=alt.Color(
                 "name:N",
@@ -220,7 +229,7 @@ def handoffs_chart(report: Report, lang: str = "en") -> Any:
         alt.Chart(alt.Data(values=values))
         .mark_bar(color=PALETTE[2])
         .encode(
-            x=_day_axis(lang),
+            x=_day_axis(report, lang),
             y=alt.Y("count:Q", title=_label(lang, "handoffs"), axis=alt.Axis(tickMinStep=1)),
         )
     )
@@ -237,7 +246,8 @@ CHARTS: dict[str, Callable[[Report, str], Any]] = {
 
 def chart_svg(name: str, report: Report, lang: str = "en") -> str:
     """The SVG of chart ``name`` (one of :data:`CHARTS`) for ``report``."""
-    return render(CHARTS[name](report, lang).to_json(indent=None))
+    # The specification is ours, so altair's schema check (seconds for a year of data) is skipped.
+    return render(CHARTS[name](report, lang).to_json(indent=None, validate=False))
 
 
 _RENDER_LOCK = threading.Lock()

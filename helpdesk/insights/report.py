@@ -343,6 +343,10 @@ def top_failing(events: Sequence[Event], limit: int = TOP) -> list[dict[str, Any
     asks = [e for e in events if e.kind == "ask"]
     reasons: dict[int, set[str]] = defaultdict(set)  # by position in asks
     by_turn = {e.turn_id: i for i, e in enumerate(asks) if e.turn_id}
+    by_conversation: dict[str, list[int]] = defaultdict(list)  # positions, oldest first
+    for i, ask in enumerate(asks):
+        if ask.conversation_id:
+            by_conversation[ask.conversation_id].append(i)
     for i, ask in enumerate(asks):
         if ask.outcome == "not_covered":
             reasons[i].add("not_covered")
@@ -354,8 +358,8 @@ def top_failing(events: Sequence[Event], limit: int = TOP) -> list[dict[str, Any
         else:
             continue
         target = by_turn.get(event.turn_id) if event.turn_id else None
-        if target is None:
-            target = _last_ask_before(asks, event)
+        if target is None and event.conversation_id:
+            target = _last_ask_before(asks, by_conversation[event.conversation_id], event)
         if target is not None:
             reasons[target].add(reason)
     groups: dict[str, list[int]] = defaultdict(list)
@@ -381,13 +385,14 @@ def top_failing(events: Sequence[Event], limit: int = TOP) -> list[dict[str, Any
     return rows[:limit]
 
 
-def _last_ask_before(asks: Sequence[Event], event: Event) -> int | None:
-    if not event.conversation_id:
-        return None
+def _last_ask_before(asks: Sequence[Event], positions: Sequence[int], event: Event) -> int | None:
+    """The last of the conversation's questions (``positions`` in ``asks``) asked before
+    ``event``."""
     found = None
-    for i, ask in enumerate(asks):
-        if ask.conversation_id == event.conversation_id and _utc(ask.at) <= _utc(event.at):
-            found = i
+    for i in positions:
+        if _utc(asks[i].at) > _utc(event.at):
+            break
+        found = i
     return found
 
 
