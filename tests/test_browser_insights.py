@@ -6,7 +6,8 @@ search the help page and then ask the widget as a customer, hand-offs, thumbs-do
 experiment variants. The test checks the headline figures against the seeded events, that each
 server-rendered chart loaded, and the tables; it saves screenshots in English and Korean to
 ``artifacts/screenshots/`` (or HELPDESK_SCREENSHOT_DIR): insights-en.png and insights-ko.png (the
-first screen, which docs/screenshots/ and the README show) and insights-*-full.png (the page).
+first screen, which docs/screenshots/ and the README show), insights-*-full.png (the page) and
+insights-sections-en.png (the gap, replay and experiment sections, with sample data).
 """
 
 from __future__ import annotations
@@ -224,5 +225,112 @@ def test_the_dashboard_shows_a_week_of_events(
         p.fill("#insights-from", last)
         p.click("#insights-apply")
         p.locator("#insights-status").filter(has_text="1일").wait_for(timeout=10_000)
+    finally:
+        context.close()
+
+
+# What the content-gap report, the replay and the experiments' comparison give the dashboard
+# (their modules' as_json/to_dict shapes), until they are merged: the test puts them into the
+# dashboard's JSON on its way to the page.
+SAMPLE_SECTIONS = {
+    "gaps": [
+        {
+            "id": "g-7f3a",
+            "size": 34,
+            "kind": "missing",
+            "languages": {"en": 22, "ko": 12},
+            "reasons": {"not_covered": 34, "handed_off": 20},
+            "question": "Do you ship to Jeju island?",
+            "examples": [
+                {"text": "Do you ship to Jeju island?", "language": "en", "why": "not_covered"},
+                {"text": "제주도 배송 되나요?", "language": "ko", "why": "not_covered"},
+            ],
+            "cohesion": 0.82,
+            "nearest": {
+                "title": "Shipping and delivery",
+                "source": "faq/en/shipping.md",
+                "url": "https://help.nimbushome.example/en/shipping",
+                "similarity": 0.61,
+            },
+            "draft": "- question: Do you ship to Jeju island?\n  answer: Yes, in 3-5 days.\n",
+            "conversations": ["conv-0005"],
+        }
+    ],
+    "replay": {
+        "at": "2026-12-01T09:30:00+00:00",
+        "live": "gen-20261120",
+        "candidate": "gen-20261201",
+        "counts": {"questions": 48, "fixed": 5, "broken": 1},
+        "latency_ms": {"live": {"p50": 3900, "p95": 6100}, "candidate": {"p50": 3700, "p95": 5800}},
+        "fixed": [{"question": "Do you ship to Jeju island?"}],
+        "broken": [{"question": "How long is the warranty on the Lumo cam?"}],
+    },
+    "experiment": {
+        "control": "control",
+        "conversations": {"control": 86, "short-answers": 86},
+        "rates": [
+            {
+                "metric": "resolution",
+                "variant": "short-answers",
+                "control": "control",
+                "difference": -0.07,
+                "interval": {"low": -0.21, "high": 0.08},
+                "p_value": 0.36,
+                "significant": False,
+                "verdict": "not yet significant (86 and 86 conversations; 100 each needed)",
+            }
+        ],
+        "latency": [
+            {
+                "variant": "short-answers",
+                "control": "control",
+                "median_difference": -398.0,
+                "interval": {"low": -812.0, "high": 35.0},
+                "p_value": 0.08,
+                "significant": False,
+                "verdict": "not yet significant (86 and 86 conversations; 100 each needed)",
+            }
+        ],
+    },
+}
+
+
+def test_the_other_reports_render_when_they_come(
+    dashboard: tuple[str, list[Event]],
+    browser: object,  # noqa: F811
+) -> None:
+    url, _ = dashboard
+    context = browser.new_context(  # type: ignore[attr-defined]
+        http_credentials={"username": "agent", "password": AGENT_KEY},
+        viewport={"width": 1280, "height": 900},
+        locale="en-US",
+    )
+
+    def with_sections(route: object) -> None:
+        response = route.fetch()  # type: ignore[attr-defined]
+        route.fulfill(response=response, json={**response.json(), **SAMPLE_SECTIONS})  # type: ignore[attr-defined]
+
+    context.route(re.compile(r"/api/agent/insights\?"), with_sections)
+    p = context.new_page()
+    try:
+        p.goto(url + "/agent#insights")
+        gaps = p.locator("#insights-gaps")
+        gaps.locator(".gap").first.wait_for(timeout=20_000)
+        text = gaps.inner_text()
+        assert "Do you ship to Jeju island?" in text and "en 22 · ko 12" in text
+        assert "Not covered ×34" in text
+        link = gaps.locator("a.citation")
+        assert link.get_attribute("href") == "https://help.nimbushome.example/en/shipping"
+        replay = p.locator("#insights-replay").inner_text()
+        assert "Candidate gen-20261201 against live gen-20261120" in replay
+        assert "How long is the warranty on the Lumo cam?" in replay  # the broken one, open
+        experiment = p.locator("#insights-experiment").inner_text()
+        assert "not yet significant" in experiment
+        assert "[-21%, 8%]" in experiment and "short-answers vs control" in experiment
+        p.locator("#gaps-heading").scroll_into_view_if_needed()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        p.locator("#insights-gaps details summary").first.click()
+        p.evaluate("document.getElementById('gaps-heading').scrollIntoView()")
+        p.screenshot(path=str(SHOTS / "insights-sections-en.png"))
     finally:
         context.close()

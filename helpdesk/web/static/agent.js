@@ -1555,13 +1555,26 @@
       const head = el("div", "gap-head");
       const kind = gap.kind === "wrong" ? "wrong" : "missing";
       head.appendChild(el("span", `chip ${kind === "wrong" ? "chip-warn" : ""}`, t(`gap_${kind}`)));
-      head.appendChild(el("strong", "", t("gapSize", num(gap.size) ?? 0)));
-      const languages = Array.isArray(gap.languages) ? gap.languages.map(str).join(", ") : "";
-      if (languages) head.appendChild(el("span", "muted", languages));
+      if (str(gap.question)) head.appendChild(el("strong", "gap-question", str(gap.question)));
+      head.appendChild(el("span", "", t("gapSize", num(gap.size) ?? 0)));
+      // Questions per language ({"ko": 3, "en": 2}), or a list of languages.
+      const languages = gap.languages && typeof gap.languages === "object" ? gap.languages : {};
+      const perLanguage = Array.isArray(languages)
+        ? languages.map(str).join(", ")
+        : Object.entries(languages).map(([lang, n]) => `${str(lang)} ${count(n)}`).join(" · ");
+      if (perLanguage) head.appendChild(el("span", "muted", perLanguage));
+      const reasons = gap.reasons && typeof gap.reasons === "object" ? gap.reasons : {};
+      for (const reason of REASONS) {
+        const n = num(reasons[reason]);
+        if (n) head.appendChild(el("span", "chip chip-warn", t(`why_${reason}`, n)));
+      }
       item.appendChild(head);
       const examples = el("ul", "gap-examples");
       for (const example of (Array.isArray(gap.examples) ? gap.examples : []).slice(0, 5)) {
-        examples.appendChild(el("li", "", typeof example === "string" ? example : str(example && example.text)));
+        const text = typeof example === "string" ? example : str(example && example.text);
+        const line = el("li", "", text);
+        if (example && (example.language === "en" || example.language === "ko")) line.lang = example.language;
+        examples.appendChild(line);
       }
       item.appendChild(examples);
       const nearest = gap.nearest && typeof gap.nearest === "object" ? gap.nearest : null;
