@@ -15,6 +15,7 @@ from .errors import problem_body
 from .service import Helpdesk
 
 EXTENSION = "helpdesk"
+VARIANTS_EXTENSION = "helpdesk.variants"
 # What other sites' pages may call (the widget's endpoints); everything else is same-origin.
 PUBLIC_API = r"/api/(search|ask|ask/stream|feedback|config|handoff(/[A-Za-z0-9_-]+)?)"
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     from .api.ratelimits import init_rate_limits
     from .api.routes import agent_api, api
     from .credentials import AgentKeys
+    from .experiments import Variants
     from .web import web
 
     settings = settings or (helpdesk.settings if helpdesk else Settings.from_env())
@@ -38,7 +40,9 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     app = Flask("helpdesk", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = helpdesk or Helpdesk(settings)
+    app.extensions[EXTENSION] = helpdesk = helpdesk or Helpdesk(settings)
+    # The experiment's variants (HELPDESK_EXPERIMENT), each visitor served by one of them.
+    app.extensions[VARIANTS_EXTENSION] = Variants.from_settings(helpdesk)
     app.extensions[KEYS_EXTENSION] = AgentKeys(settings.agent_keys_path)
     app.register_blueprint(api)
     app.register_blueprint(agent_api)

@@ -8,10 +8,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import numpy as np
 
 from .config import Settings
 from .errors import HelpdeskError
@@ -74,7 +76,7 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
     """Serve the HTTP API (waitress) on HOST:PORT."""
     import waitress
 
-    from .app import create_app
+    from .app import VARIANTS_EXTENSION, create_app
     from .service import Helpdesk
 
     try:
@@ -84,12 +86,18 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
         return
     logging.getLogger().setLevel(settings.log_level)
     helpdesk = Helpdesk(settings)
-    app = create_app(settings, helpdesk)
+    try:
+        app = create_app(settings, helpdesk)  # a bad HELPDESK_EXPERIMENT file fails here
+    except HelpdeskError as error:
+        helpdesk.close()
+        _fail(error)
+        return
+    variants = app.extensions[VARIANTS_EXTENSION]
     helpdesk.start_background()
 
     def warm() -> None:
         try:
-            helpdesk.warm_up()
+            variants.warm_up()
         except HelpdeskError as error:
             logging.getLogger("helpdesk").warning("not ready yet: %s", error.detail)
 
@@ -109,7 +117,7 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
             channel_request_lookahead=1,
         )
     finally:
-        helpdesk.close()
+        variants.close()  # the variants, then the base and its store
 
 
 @main.command()
@@ -398,6 +406,89 @@ def status(data_dir: Path | None) -> None:
             store.close()
     except HelpdeskError as error:
         _fail(error)
+
+
+@main.group()
+def insights() -> None:
+    """What customers ask and how often it resolves their question (the agents' console shows
+    the same in its Insights tab)."""
+
+
+@insights.command(name="resolution")
+@_data_dir_option
+@click.option(
+    "--from",
+    "since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day (UTC) of conversations counted [default: 7 days ago].",
+)
+@click.option(
+    "--to",
+    "until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day (UTC), included [default: today].",
+)
+@click.option(
+    "--jsonl",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every verdict with its evidence to this file, one JSON object per line.",
+)
+def resolution_command(
+    data_dir: Path | None, since: datetime | None, until: datetime | None, jsonl: Path | None
+) -> None:
+    """The honest resolution rate, the looser "not handed off" rate beside it, and why
+    conversations were not resolved; recomputed from the stored events."""
+    from .embeddings import USEEmbeddings
+    from .insights.resolution import rates, verdicts
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = since.replace(tzinfo=UTC) if since else today - timedelta(days=6)
+    end = (until.replace(tzinfo=UTC) if until else today) + timedelta(days=1)
+    if start >= end:
+        _fail(HelpdeskError("--from must be on or before --to", code="bad_range"))
+        return
+    settings = Settings.from_env(data_dir=data_dir)
+    use = USEEmbeddings()
+    try:
+        store = _open_store(data_dir, migrate=True)
+        try:
+            # The days after the range too: a come-back may follow a conversation in it.
+            events = store.events(start, end + timedelta(days=settings.comeback_days))
+        finally:
+            store.close()
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    found = [
+        v
+        for v in verdicts(
+            events,
+            lambda texts: np.asarray(use.embed_documents(texts), dtype=np.float32),
+            window_days=settings.comeback_days,
+            similarity=settings.comeback_similarity,
+        )
+        if start <= v.started_at < end
+    ]
+    summary = rates(found)
+    if jsonl is not None:
+        with open(jsonl, "w", encoding="utf-8") as handle:
+            for verdict in found:
+                handle.write(json.dumps(verdict.as_json(), ensure_ascii=False) + "\n")
+    days = f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}"
+    n = summary["conversations"]
+    click.echo(f"conversations {days}: {n}")
+    if not n:
+        return
+    click.echo(
+        f"resolved: {summary['resolved']} ({summary['resolution_rate']:.1%}), "
+        f"{summary['provisional']} still provisional (come-back window open)"
+    )
+    click.echo(
+        f"not handed off (the looser rate): {summary['not_handed_off']} "
+        f"({summary['not_handed_off_rate']:.1%})"
+    )
+    for reason, count in summary["reasons"].items():
+        click.echo(f"  {reason}: {count}")
 
 
 @main.group()

@@ -449,6 +449,19 @@ class Settings:
         "(0 keeps them forever).",
         _non_negative_int,
     )
+    comeback_days: int = setting(
+        3,
+        "Days after a conversation in which the same visitor or customer searching or asking "
+        "again on the same topic, on any surface, means it was not resolved.",
+        _non_negative_int,
+    )
+    comeback_similarity: float = setting(
+        0.2,
+        "Cosine between sentence vectors (the cross-lingual USE model) from which a later "
+        "search or question counts as the same topic for the resolution rate; measured by "
+        "scripts/eval_comebacks.py.",
+        _unit_float,
+    )
     escalation_rules: tuple[str, ...] = setting(
         ESCALATION_RULES,
         "When a reply offers a person, comma-separated: asked_for_person, frustration, "
@@ -485,6 +498,12 @@ class Settings:
         "How strongly documents for the customer's own product (the widget's data-product) "
         "are ranked ahead of others: 0 turns it off.",
         _non_negative_float,
+    )
+    experiment: str = setting(
+        "",
+        "An A/B experiment file (YAML: a name, variants that override prompt, answer-style or "
+        "retrieval settings, an optional split) that splits visitors between the variants; "
+        "empty: no experiment. See docs/experiments.md.",
     )
     log_level: str = setting(
         "INFO",

@@ -312,6 +312,7 @@ class Helpdesk:
         reason: str | None = None,
         comment: str | None = None,
         visitor: str | None = None,
+        variant: str = "",
     ) -> bool:
         """Store a thumbs up or down (queued, like every write on the customer's path).
 
@@ -336,6 +337,7 @@ class Helpdesk:
                     kind="feedback",
                     surface=last.surface if last else "api",
                     visitor_id=visitor,
+                    variant=variant,
                     customer_id=last.context.get("customer_id") if last else None,
                     language=last.language if last else "",
                     conversation_id=conversation_id,
@@ -374,6 +376,7 @@ class Helpdesk:
         answer_id: str | None = None,
         message: str | None = None,
         visitor: str | None = None,
+        variant: str = "",
     ) -> Ticket:
         """A ticket for a person to take over, with the context packet; one per conversation
         while it is open (asking again returns the same ticket)."""
@@ -400,6 +403,7 @@ class Helpdesk:
                 kind="handoff",
                 surface=turns[-1].surface,
                 visitor_id=visitor,
+                variant=variant,
                 customer_id=turns[-1].context.get("customer_id"),
                 conversation_id=conversation_id,
                 turn_id=answer_id,

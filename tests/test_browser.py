@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,8 @@ import httpx
 import playwright.sync_api as playwright_sync
 import pytest
 from servers import CLI, DATA_DIR, KNOWLEDGE_BASE, environment, free_port, ingest, launch, running
+
+from helpdesk.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -107,6 +110,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                 "helpdesk": url,
                 "allowed": allowed_url,
                 "refused": f"http://127.0.0.1:{refused.server_address[1]}",
+                "database": f"sqlite:///{data / 'helpdesk.db'}",
             }
     finally:
         for site in (allowed, refused):
@@ -410,6 +414,38 @@ def test_hostile_host_css_cannot_break_the_widget(sites: dict[str, str], page: o
     # ...and the widget's styles did not leak out: the host page's text is still magenta.
     assert p.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(255, 0, 255)"  # type: ignore[attr-defined]
     shot(p, "widget-hostile-css")
+
+
+def test_one_visitor_is_followed_from_the_help_page_to_the_widget(
+    sites: dict[str, str], page: object
+) -> None:
+    """The journey the insights show: searched on the help page, then asked the widget; both
+    events carry the browser's one anonymous visitor id and their own surface."""
+    p = page
+    p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
+    p.fill("#search-input", "zebra dock pairing button")  # type: ignore[attr-defined]
+    p.locator("#results .result").first.wait_for(timeout=15_000)  # type: ignore[attr-defined]
+    p.goto(sites["helpdesk"] + "/demo")  # type: ignore[attr-defined]
+    widget = _widget_ask(p, "How long do I hold the zebra dock button?")
+    widget.locator("[data-testid=message].bot[data-state=final]").last.wait_for(timeout=120_000)  # type: ignore[attr-defined]
+    visitor = p.evaluate("window.localStorage.getItem('helpdesk.visitor')")  # type: ignore[attr-defined]
+    assert visitor and visitor.startswith("v-")
+    store = Store(sites["database"])
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            mine = [e for e in store.events() if e.visitor_id == visitor]
+            if {e.kind for e in mine} >= {"search", "ask"}:
+                break
+            time.sleep(0.5)
+    finally:
+        store.close()
+    searched = [e for e in mine if e.kind == "search"]
+    asked = [e for e in mine if e.kind == "ask"]
+    assert searched and searched[-1].surface == "help"
+    assert "zebra dock" in searched[-1].text
+    assert asked and asked[-1].surface == "widget" and asked[-1].conversation_id
+    assert asked[-1].text == "How long do I hold the zebra dock button?"
 
 
 def test_a_site_not_in_the_allow_list_is_refused(sites: dict[str, str], page: object) -> None:

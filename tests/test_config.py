@@ -75,6 +75,8 @@ ENVIRONMENT = {
     "log_level": ("debug", "DEBUG"),
     "database_url": ("postgresql+psycopg://u@db/helpdesk", "postgresql+psycopg://u@db/helpdesk"),
     "retention_days": ("30", 30),
+    "comeback_days": ("5", 5),
+    "comeback_similarity": ("0.3", 0.3),
     "escalation_rules": ("Frustration, repeated", ("frustration", "repeated")),
     "frustration_threshold": ("0.7", 0.7),
     "agent_language": ("KO", "ko"),
@@ -82,6 +84,7 @@ ENVIRONMENT = {
     "webhook_secret": ("s3cret", "s3cret"),
     "webhook_max_backoff": ("60", 60.0),
     "product_boost": ("0.25", 0.25),
+    "experiment": ("experiments/shorter.yaml", "experiments/shorter.yaml"),
 }
 
 

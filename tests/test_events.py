@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import build_small_index
@@ -17,6 +18,7 @@ from test_handoff import StubClassifier
 
 from helpdesk import create_app
 from helpdesk.config import Settings
+from helpdesk.experiments import Experiment, ExperimentError
 from helpdesk.service import Helpdesk
 from helpdesk.store import Event, Store
 
@@ -153,3 +155,47 @@ def test_the_cors_preflight_allows_the_visitor_header(built: Settings) -> None:
     )
     allowed = response.headers.get("Access-Control-Allow-Headers", "").lower()
     assert "x-helpdesk-visitor" in allowed
+
+
+def test_each_visitor_is_served_and_recorded_by_their_variant(
+    built: Settings, tmp_path: Path
+) -> None:
+    experiment = tmp_path / "experiment.yaml"
+    experiment.write_text(
+        "name: fewer-passages\nvariants:\n  control: {}\n  fewer: {top_k: 1}\n", encoding="utf-8"
+    )
+    settings = built.replace(
+        database_url=f"sqlite:///{tmp_path / 'helpdesk.db'}", experiment=str(experiment)
+    )
+    helpdesk = Helpdesk(settings, classifier=StubClassifier())  # type: ignore[arg-type]
+    app = create_app(settings, helpdesk)
+    client = app.test_client()
+    split = Experiment.load(experiment)
+    visitors = [f"v-visitor-{n:04d}" for n in range(12)]
+    assert {split.variant_for(v) for v in visitors} == {"control", "fewer"}
+    for visitor in visitors:
+        headers = {"X-Helpdesk-Visitor": visitor}
+        asked = client.post(
+            "/api/ask", json={"question": "How do I return a product?"}, headers=headers
+        ).get_json()
+        client.get("/api/search?q=warranty", headers=headers)
+        client.post(
+            "/api/feedback",
+            json={"conversation_id": asked["conversation_id"], "helpful": True},
+            headers=headers,
+        )
+    recorded = events(helpdesk)
+    assert len(recorded) == 3 * len(visitors)
+    for event in recorded:
+        assert event.variant == split.variant_for(event.visitor_id), event
+    app.extensions["helpdesk.variants"].close()
+
+
+def test_a_bad_experiment_file_stops_the_app_with_its_reason(
+    built: Settings, tmp_path: Path
+) -> None:
+    experiment = tmp_path / "experiment.yaml"
+    experiment.write_text("name: x\nvariants:\n  a: {data_dir: /tmp}\n  b: {}\n", "utf-8")
+    settings = built.replace(experiment=str(experiment))
+    with pytest.raises(ExperimentError, match="data_dir"):
+        create_app(settings, Helpdesk(settings, store=None))

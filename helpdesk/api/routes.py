@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from flask.typing import ResponseReturnValue
 
 from ..errors import UnprocessableRequest
+from ..experiments import Variants
 from ..service import Helpdesk
 from ..store import AuditEntry
 from ..text import SUPPORTED, redact
@@ -51,6 +52,19 @@ def _helpdesk() -> Helpdesk:
     return helpdesk
 
 
+def _serving(agent: bool) -> tuple[str, Helpdesk, str | None]:
+    """The experiment variant and help desk that serve this request, and the visitor id.
+
+    A customer's visitor id picks their variant (the same one on every request); agents are
+    not part of experiments and always get the base settings."""
+    visitor = visitor_id()
+    variants: Variants | None = current_app.extensions.get("helpdesk.variants")
+    if agent or variants is None:
+        return "", _helpdesk(), visitor
+    variant, helpdesk = variants.for_visitor(visitor)
+    return variant, helpdesk, visitor
+
+
 @agent_api.before_request
 def _guard() -> None:
     require_agent()
@@ -60,10 +74,11 @@ def _guard() -> None:
 
 
 def _search(agent: bool) -> ResponseReturnValue:
-    helpdesk = _helpdesk()
+    variant, helpdesk, visitor = _serving(agent)
     searched = search_request(request.args, helpdesk, agent)
-    visitor = visitor_id()
-    found = helpdesk.search(searched.query, surface=searched.surface, visitor=visitor)
+    found = helpdesk.search(
+        searched.query, surface=searched.surface, visitor=visitor, variant=variant
+    )
     hits = [h for h in found.hits if searched.only in (None, h.passage.chunk.audience)]
     if agent:
         _audit("search", searched.query.text, _shown(hits[: searched.k]))
@@ -79,10 +94,10 @@ def _search(agent: bool) -> ResponseReturnValue:
 
 def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
     """The final answer as one JSON object, or every event as Server-Sent Events."""
-    helpdesk = _helpdesk()
+    variant, helpdesk, visitor = _serving(agent)
     asked = ask_request(json_body(), helpdesk, agent)
     contact = helpdesk.settings.handoff_contact
-    context, surface, visitor = asked.context, asked.surface, visitor_id()
+    context, surface = asked.context, asked.surface
     if not stream:
         answer = helpdesk.ask(
             asked.query,
@@ -91,6 +106,7 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
             context=context,
             surface=surface,
             visitor=visitor,
+            variant=variant,
         )
         if agent:
             _audit("ask", asked.query.text, answer.passages[: _sources_shown(helpdesk)])
@@ -105,6 +121,7 @@ def _ask(agent: bool, stream: bool) -> ResponseReturnValue:
         context=context,
         surface=surface,
         visitor=visitor,
+        variant=variant,
     )
     # Retrieval runs before the response starts, so a missing index or a bad filter is still
     # a problem+json error rather than a broken stream.
@@ -201,13 +218,15 @@ def config() -> ResponseReturnValue:
 def feedback() -> ResponseReturnValue:
     """Was this answer helpful, and if not, why. A thumbs down offers a person."""
     given = feedback_request(json_body())
-    offer = _helpdesk().record_feedback(
+    variant, helpdesk, visitor = _serving(agent=False)
+    offer = helpdesk.record_feedback(
         given.conversation_id,
         given.helpful,
         answer_id=given.answer_id,
         reason=given.reason,
         comment=given.comment,
-        visitor=visitor_id(),
+        visitor=visitor,
+        variant=variant,
     )
     return jsonify({"recorded": True, "offer_handoff": offer})
 
@@ -215,13 +234,14 @@ def feedback() -> ResponseReturnValue:
 @api.post("/api/handoff")
 def handoff() -> ResponseReturnValue:
     """Hand the conversation to a person: a ticket with the context packet for the agent."""
-    helpdesk = _helpdesk()
+    variant, helpdesk, visitor = _serving(agent=False)
     given = handoff_request(json_body())
     ticket = helpdesk.handoff(
         given.conversation_id,
         answer_id=given.answer_id,
         message=given.message,
-        visitor=visitor_id(),
+        visitor=visitor,
+        variant=variant,
     )
     body = handoff_json(ticket, ticket.language)
     return jsonify(body), 201, {"Location": f"/api/handoff/{ticket.id}"}

@@ -1,2 +1,1 @@
-"""Insights: what the stored conversations say about the knowledge base, and proof that a
-content fix helps before it goes live."""
+"""Insights: what customers ask, where the help center fails them, an honest resolution rate."""
