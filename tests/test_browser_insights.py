@@ -164,7 +164,8 @@ def test_the_dashboard_shows_a_week_of_events(
             return str(kpis.locator(f"[data-kpi={name}] .kpi-value").inner_text())
 
         # The headline figures, counted here from the seeded events.
-        conversations = len({e.conversation_id for e in asks})
+        # Customers' conversations: the agents' own are not counted (insights.resolution).
+        conversations = len({e.conversation_id for e in asks if e.surface != "agent"})
         assert figure("conversations") == f"{conversations:,}"
         assert figure("handoffs") == str(sum(e.kind == "handoff" for e in events))
         not_covered = sum(e.outcome == "not_covered" for e in asks) / len(asks)
@@ -190,8 +191,10 @@ def test_the_dashboard_shows_a_week_of_events(
         assert "Do you ship to Jeju island?" in failing or "제주도 배송 되나요?" in failing
         journeys = p.locator("#insights-journeys")
         assert "Help page→Widget" in journeys.inner_text()
+        # The variants compared: 86 conversations each are too few for a verdict.
         experiment = p.locator("#insights-experiment").inner_text()
-        assert "control" in experiment and "short-answers" in experiment
+        assert "control" in experiment and "short-answers vs control" in experiment
+        assert "not yet significant" in experiment or "too few" in experiment
         assert "No replay yet" in p.locator("#insights-replay").inner_text()
 
         # The CSV link downloads the same range's events.

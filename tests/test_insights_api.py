@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import NO_RATE_LIMITS
 from flask.testing import FlaskClient
 
 from helpdesk import create_app
-from helpdesk.api.insights import CSV_COLUMNS
+from helpdesk.api.insights import CSV_COLUMNS, EMBED_EXTENSION
 from helpdesk.config import Settings
 from helpdesk.service import Helpdesk
 from helpdesk.store import Event
@@ -61,8 +62,18 @@ def served(tmp_path: Path) -> Iterator[tuple[FlaskClient, Helpdesk]]:
     ):  # fmt: skip
         store.record_event(event)
     assert store.flush(timeout=10)
-    yield create_app(settings, helpdesk).test_client(), helpdesk
+    app = create_app(settings, helpdesk)
+    app.extensions[EMBED_EXTENSION] = unrelated
+    yield app.test_client(), helpdesk
     helpdesk.close()
+
+
+def unrelated(texts: list[str]) -> np.ndarray:
+    """Sentence vectors for the come-back check that make no two texts alike."""
+    vectors = np.zeros((len(texts), max(1, len(texts))), dtype=np.float32)
+    for i in range(len(texts)):
+        vectors[i, i] = 1.0
+    return vectors
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -205,3 +216,24 @@ def test_a_page_load_builds_one_report(
     # Another range is another report.
     client.get("/api/agent/insights?from=2026-01-01&to=2026-01-02", headers=AGENT)
     assert len(built) == 2
+
+
+def test_two_variants_are_compared(served: tuple[FlaskClient, Helpdesk]) -> None:
+    client, helpdesk = served
+    store = helpdesk.require_store()
+    for i in range(12):
+        variant = ("control", "shorter")[i % 2]
+        store.record_event(
+            Event(at(TODAY, 3), "ask", "widget", visitor_id=f"x{i}", conversation_id=f"ab-{i}",
+                  turn_id=f"ab-t{i}", variant=variant, text="q", outcome="answered",
+                  verification="passed", first_ms=100.0, total_ms=1000.0 + i)
+        )  # fmt: skip
+    assert store.flush(timeout=10)
+    body = client.get("/api/agent/insights", headers=AGENT).get_json()
+    experiment = body["experiment"]
+    assert experiment["control"] == "control"  # no experiment is served: the one so named
+    assert experiment["conversations"] == {"control": 6, "shorter": 6}
+    assert [r["metric"] for r in experiment["rates"]] == ["resolution", "thumbs_down", "handoff"]
+    assert all(not r["significant"] for r in experiment["rates"])
+    assert "interval" in experiment["rates"][0] and experiment["latency"][0]["verdict"]
+    assert [v["variant"] for v in body["variants"]] == ["", "control", "shorter"]

@@ -22,12 +22,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 from flask import Response, current_app, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
+from ..embeddings import USEEmbeddings
 from ..errors import NotFound, UnprocessableRequest
+from ..experiments import Outcome, Variants, compare
 from ..insights import charts
-from ..insights.report import MAX_RANGE_DAYS, DateRange, Report, build_report, simple_verdicts
+from ..insights.report import MAX_RANGE_DAYS, DateRange, Report, build_report
+from ..insights.resolution import Embed, verdicts
 from ..service import Helpdesk
 from ..store import Event
 from .requests import choice, reject_unknown
@@ -37,6 +41,8 @@ DEFAULT_DAYS = 7
 # How long a built report is reused (the figures are at most this many seconds old).
 REPORT_TTL = 30.0
 REPORTS_EXTENSION = "helpdesk_insights_reports"
+EMBED_EXTENSION = "helpdesk_insights_embed"
+VARIANTS_EXTENSION = "helpdesk.variants"  # helpdesk.app's
 CHART_LANGUAGES = ("en", "ko")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The events' columns, in the CSV's order (``data`` as JSON).
@@ -125,9 +131,37 @@ class _Reports:
             now = time.monotonic()
             self._built = {k: v for k, v in self._built.items() if now - v[0] < REPORT_TTL}
             if key not in self._built:
-                events = _events(days)
-                self._built[key] = (now, build_report(events, days, _verdicts(events)))
+                self._built[key] = (now, _build(days))
             return self._built[key][1]
+
+
+def _build(days: DateRange) -> Report:
+    """The range's report, with the conversations' verdicts (helpdesk.insights.resolution):
+    the events read run ``comeback_days`` past the range, where a come-back may be."""
+    settings = _helpdesk().settings
+    store = _helpdesk().require_store()
+    events = store.events(days.since, days.until + timedelta(days=settings.comeback_days))
+    found = verdicts(
+        events,
+        _embed(),
+        window_days=settings.comeback_days,
+        similarity=settings.comeback_similarity,
+    )
+    return build_report(events, days, found)
+
+
+def _embed() -> Embed:
+    """Sentence vectors for the come-back check: the cross-lingual USE model (loaded on first
+    use), one per app; tests put a stand-in in the app's extensions."""
+    embed: Embed | None = current_app.extensions.get(EMBED_EXTENSION)
+    if embed is None:
+        use = USEEmbeddings()
+
+        def embed(texts: list[str]) -> np.ndarray:
+            return np.asarray(use.embed_documents(texts), dtype=np.float32)
+
+        current_app.extensions[EMBED_EXTENSION] = embed
+    return embed
 
 
 def _report(days: DateRange) -> Report:
@@ -222,15 +256,31 @@ def _cell(value: object) -> object:
     return value
 
 
+# -- the experiment -------------------------------------------------------------------------
+
+
+def _comparison(report: Report) -> dict[str, Any] | None:
+    """The experiment's variants compared (helpdesk.experiments.compare), the served
+    experiment's control first (else a variant named "control", else the first seen); None
+    unless two or more named variants have conversations."""
+    rows = [Outcome(**row) for row in report.outcomes if row["variant"]]
+    if len({row.variant for row in rows}) < 2:
+        return None
+    variants: Variants | None = current_app.extensions.get(VARIANTS_EXTENSION)
+    experiment = variants.experiment if variants is not None else None
+    order = list(experiment.variants) if experiment is not None else None
+    served = list(dict.fromkeys(row.variant for row in rows))
+    if order is None or len(set(served) & set(order)) < 2:
+        # No experiment served now, or another one than the range's: the variants as they
+        # came, one named "control" first.
+        order = sorted(served, key=lambda name: name != "control")
+    comparison: dict[str, Any] = compare(rows, order).to_dict()
+    return comparison
+
+
 # -- STAND-INS until the other parts of the insights are merged ------------------------------
-# Each returns what its module will, or None for "not yet", which the console shows as an
-# empty state. At merge, replace each body with the call named in its docstring.
-
-
-def _verdicts(events: Sequence[Event]) -> Any:
-    """STAND-IN for ``insights.resolution.verdicts(events, embed)`` (which also needs the
-    events of ``window_days`` after the range)."""
-    return simple_verdicts(events)
+# Each returns None for "not yet", which the console shows as an empty state. At merge,
+# replace each body with the call named in its docstring.
 
 
 def _gaps(days: DateRange) -> list[dict[str, Any]] | None:
@@ -241,10 +291,4 @@ def _gaps(days: DateRange) -> list[dict[str, Any]] | None:
 
 def _last_replay() -> dict[str, Any] | None:
     """STAND-IN for ``insights.replay.last_replay(settings.data_dir)``; None: no replay yet."""
-    return None
-
-
-def _comparison(report: Report) -> dict[str, Any] | None:
-    """STAND-IN for ``experiments.compare([Outcome(**row) for row in report.outcomes])
-    .to_dict()`` when two or more variants served; None: no statistics yet."""
     return None

@@ -75,7 +75,7 @@ class DateRange:
 
 class VerdictLike(Protocol):
     """What the report reads from a conversation's verdict (helpdesk.insights.resolution's
-    ``Verdict`` has these, and more)."""
+    ``Verdict`` has these, and more; :class:`SimpleVerdict` has only these)."""
 
     @property
     def conversation_id(self) -> str: ...
@@ -97,9 +97,11 @@ class VerdictLike(Protocol):
 
 @dataclass(frozen=True)
 class SimpleVerdict:
-    """STAND-IN for helpdesk.insights.resolution.Verdict until that module is merged: a
-    conversation is resolved when its last question was answered and it got no thumbs-down
-    and no hand-off. (The real rule also reads repeated questions and returning visitors.)"""
+    """The simple verdict :func:`build_report` falls back on without verdicts: a conversation
+    is resolved when its last question was answered and it got no thumbs-down and no hand-off.
+    The dashboard passes helpdesk.insights.resolution's verdicts instead, whose rule is
+    stricter (a checked answer, no person asked for, no come-back) and leaves out the agents'
+    own conversations."""
 
     conversation_id: str
     started_at: datetime
@@ -113,8 +115,7 @@ class SimpleVerdict:
 
 
 def simple_verdicts(events: Iterable[Event]) -> list[SimpleVerdict]:
-    """STAND-IN for ``resolution.verdicts`` (see :class:`SimpleVerdict`): one verdict per
-    conversation that has a question."""
+    """One :class:`SimpleVerdict` per conversation that has a question."""
     asks: dict[str, list[Event]] = defaultdict(list)
     handed: set[str] = set()
     down: set[str] = set()
@@ -186,7 +187,8 @@ def build_report(
     journeys: int = JOURNEYS,
 ) -> Report:
     """The report of ``events`` (only those inside ``days`` count), oldest first or not.
-    ``verdicts`` are the conversations' (by default :func:`simple_verdicts`)."""
+    ``verdicts`` are the conversations' (those that started inside ``days`` count; by default
+    :func:`simple_verdicts`)."""
     since, until = days.since, days.until
     inside = sorted((e for e in events if since <= _utc(e.at) < until), key=lambda e: _utc(e.at))
     if verdicts is None:
