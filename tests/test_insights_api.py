@@ -137,6 +137,7 @@ def test_the_dashboard_json_covers_the_last_7_days_by_default(
     assert (totals["asks"], totals["searches"], totals["conversations"]) == (2, 1, 2)
     assert totals["not_covered_rate"] == totals["thumbs_down_rate"] == 0.5
     assert totals["resolution_rate"] == 0.0
+    assert totals["provisional"] == 2  # both within the come-back window still
     assert len(body["daily"]) == 7
     assert body["journeys"][0]["who"] == "v2"
     assert {j["who"] for j in body["journeys"]} == {"v2", "c-7"}

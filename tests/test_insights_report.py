@@ -124,6 +124,7 @@ def test_totals_over_the_range() -> None:
     assert (totals["asks"], totals["searches"], totals["questions"]) == (4, 2, 6)
     assert (totals["conversations"], totals["resolved"], totals["resolution_rate"]) == (4, 2, 0.5)
     assert totals["not_handed_off_rate"] == 0.75
+    assert totals["provisional"] == 0  # simple verdicts are final
     assert totals["not_covered_rate"] == totals["thumbs_down_rate"] == 0.25
     # First-content 50, 100, 200, 300: p50 rank 2, p95 rank ceil(3.8) = 4.
     assert (totals["first_ms_p50"], totals["first_ms_p95"]) == (100.0, 300.0)

@@ -241,6 +241,8 @@ def _figures(events: Sequence[Event], verdicts: Sequence[VerdictLike]) -> dict[s
         "resolved": resolved,
         "resolution_rate": _rate(resolved, len(verdicts)),
         "not_handed_off_rate": _rate(kept, len(verdicts)),
+        # Verdicts whose come-back window is still open (resolution.Verdict.final is False).
+        "provisional": sum(not getattr(v, "final", True) for v in verdicts),
         "not_covered": not_covered,
         "not_covered_rate": _rate(not_covered, len(asks)),
         "thumbs_down": down,

@@ -157,6 +157,7 @@
       kpiQuestions: (asks, searches) => `${asks} questions asked · ${searches} searches`,
       kpiResolution: "Resolved",
       kpiNotHandedOff: (p) => `${p} not handed off`,
+      kpiProvisional: (n) => `${n} provisional`,
       kpiNotCovered: "Not covered",
       kpiThumbsDown: "Thumbs down",
       kpiOfAsks: "of questions asked",
@@ -378,6 +379,7 @@
       kpiQuestions: (asks, searches) => `질문 ${asks}건 · 검색 ${searches}건`,
       kpiResolution: "해결률",
       kpiNotHandedOff: (p) => `상담 연결 없음 ${p}`,
+      kpiProvisional: (n) => `잠정 ${n}건`,
       kpiNotCovered: "답변 불가",
       kpiThumbsDown: "도움 안 됨",
       kpiOfAsks: "질문 대비",
@@ -1409,7 +1411,12 @@
     clear(els.kpis);
     const items = [
       kpi(t("kpiConversations"), count(totals.conversations), t("kpiQuestions", count(totals.asks), count(totals.searches)), "conversations"),
-      kpi(t("kpiResolution"), share(totals.resolution_rate), t("kpiNotHandedOff", share(totals.not_handed_off_rate)), "resolution"),
+      kpi(
+        t("kpiResolution"),
+        share(totals.resolution_rate),
+        t("kpiNotHandedOff", share(totals.not_handed_off_rate)) + (num(totals.provisional) ? ` · ${t("kpiProvisional", count(totals.provisional))}` : ""),
+        "resolution",
+      ),
       kpi(t("kpiNotCovered"), share(totals.not_covered_rate), t("kpiOfAsks"), "not-covered"),
       kpi(t("kpiThumbsDown"), share(totals.thumbs_down_rate), t("kpiOfAsks"), "thumbs-down"),
       kpi(t("kpiHandoffs"), count(totals.handoffs), "", "handoffs"),
