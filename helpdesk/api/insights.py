@@ -6,7 +6,9 @@
 
 Each takes ``from`` and ``to`` (YYYY-MM-DD, UTC days, both included; by default the last 7
 days, today included), at most 366 days apart. The figures come from helpdesk.insights.report
-and the charts from helpdesk.insights.charts.
+over the conversations' verdicts (helpdesk.insights.resolution), the charts from
+helpdesk.insights.charts and the experiment's comparison from helpdesk.experiments. The gap
+report and the last replay are stand-ins (None: "not yet") until their modules are merged.
 """
 
 from __future__ import annotations
