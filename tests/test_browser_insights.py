@@ -24,7 +24,8 @@ from test_browser import AGENT_KEY, CHROMIUM, SHOTS, browser  # noqa: F401 (a fi
 
 from helpdesk.store import Event, Store
 
-pytestmark = [pytest.mark.browser]
+# Not integration (no embedding model, no index), but a server and Chromium: out of test-fast.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHARTS = ("questions", "languages", "rates", "handoffs", "latency")
 # (question, language, covered by the knowledge base)
