@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
 
     from .api.auth import KEYS_EXTENSION
     from .api.headers import init_security_headers
+    from .api.insights import agent_api as _with_insights  # noqa: F401 (adds its routes)
     from .api.openapi import openapi_blueprint
     from .api.ratelimits import init_rate_limits
     from .api.routes import agent_api, api

@@ -50,7 +50,7 @@ def test_no_operation_answers_500_or_breaks_its_description(
     modes: Counter[str] = Counter()
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 16
+    assert len(operations) == 19
 
     def fuzz(operation: Any) -> None:
         """Up to EXAMPLES requests to one operation, each counted and checked."""
@@ -86,5 +86,5 @@ def test_no_operation_answers_500_or_breaks_its_description(
     assert not failures, "\n\n".join(dict.fromkeys(f[:300] for f in failures))
     # Every operation was tried (GET /api/config takes nothing, so it has one case), with
     # valid and invalid requests both.
-    assert len(cases) == 16 and total >= 200
+    assert len(cases) == 19 and total >= 200
     assert modes["positive"] and modes["negative"]

@@ -209,6 +209,11 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
     }
     ticket_id = {"name": "ticket_id", "in": "path", "required": True, "schema": _TEXT}
     body = {"required": True, **_json(_ref("AskRequest"))}
+    # The dashboard's UTC days, both included (the last 7 by default, at most 366).
+    insights_range = [
+        {"name": name, "in": "query", "schema": {"type": "string", "format": "date"}}
+        for name in ("from", "to")
+    ]
     optional_empty = {
         "required": False,
         **_json({"type": "object", "additionalProperties": False}),
@@ -273,6 +278,36 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
             "parameters": [ticket_id],
             "requestBody": optional_empty,
             "responses": {"200": _ok(_OBJECT)},
+        },
+        "agent_api.agent_insights": {
+            "parameters": insights_range,
+            "responses": {"200": _ok(_OBJECT)},
+        },
+        "agent_api.agent_insights_chart": {
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": _TEXT},
+                *insights_range,
+                {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "ko"]}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The chart as SVG",
+                    "content": {"image/svg+xml": {"schema": _TEXT}},
+                },
+                "404": {
+                    "description": "No such chart",
+                    "content": {PROBLEM_JSON: {"schema": _ref("Problem")}},
+                },
+            },
+        },
+        "agent_api.agent_insights_csv": {
+            "parameters": insights_range,
+            "responses": {
+                "200": {
+                    "description": "The events as CSV, with a header row",
+                    "content": {"text/csv": {"schema": _TEXT}},
+                }
+            },
         },
         "agent_api.agent_audit": {
             "parameters": [

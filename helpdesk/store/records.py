@@ -122,7 +122,9 @@ class AuditEntry:
 
     at: datetime
     agent: str
-    action: str  # "search" | "ask" | "tickets" | "ticket" | "claim" | "reply" | "resolve"
+    # "search" | "ask" | "tickets" | "ticket" | "claim" | "reply" | "resolve" | "insights" |
+    # "export" (the insights' events as CSV)
+    action: str
     target: str  # the ticket id, the ticket status listed, or the question
     documents: list[dict[str, str]] = field(default_factory=list)  # internal {chunk_id, source}
 

@@ -145,6 +145,114 @@
       resolved: "Resolved.",
       replied: "Reply sent.",
       conflict: (who) => (who ? `Another agent (${who}) holds this ticket.` : "Another agent holds this ticket."),
+      viewInsights: "Insights",
+      rangeFrom: "From",
+      rangeTo: "To",
+      apply: "Apply",
+      downloadCsv: "Download CSV",
+      insightsLoading: "Loading…",
+      insightsRange: (from, to, days) => `${from} to ${to} (UTC) · ${days} days`,
+      headline: "Headline figures",
+      kpiConversations: "Conversations",
+      kpiQuestions: (asks, searches) => `${asks} questions asked · ${searches} searches`,
+      kpiResolution: "Resolved",
+      kpiNotHandedOff: (p) => `${p} not handed off`,
+      kpiProvisional: (n) => `${n} provisional`,
+      kpiNotCovered: "Not covered",
+      kpiThumbsDown: "Thumbs down",
+      kpiOfAsks: "of questions asked",
+      kpiHandoffs: "Hand-offs",
+      kpiFirst: "First content",
+      kpiFinal: "Final answer",
+      kpiLatency: (p50, p95) => `p50 ${p50} · p95 ${p95}`,
+      ms: (n) => `${n} ms`,
+      none: "—",
+      chart_questions: "Searches and questions per day, by where they were asked",
+      chart_languages: "Searches and questions per day, by language",
+      chart_rates: "Resolution, not covered and thumbs-down",
+      chart_handoffs: "Hand-offs per day",
+      chart_latency: "Latency: first content and final, p50 and p95",
+      chartAlt: (title, values) => `${title}. ${values}`,
+      chartFailed: "The chart couldn't be loaded.",
+      topQuestions: "Top questions",
+      topFailing: "Top failing questions",
+      colQuestion: "Question",
+      colCount: "Asked",
+      colFailed: "Failed",
+      colWhy: "Why",
+      colLanguages: "Languages",
+      noQuestions: "No questions in this range.",
+      noFailing: "No failing questions in this range.",
+      failedOf: (failed, asked) => `${failed} of ${asked}`,
+      why_not_covered: (n) => `Not covered ×${n}`,
+      why_handed_off: (n) => `Handed off ×${n}`,
+      why_thumbs_down: (n) => `Thumbs down ×${n}`,
+      journeys: "Journeys",
+      journeysHint: "One visitor's or customer's events across the help page, the widget and the console",
+      noJourneys: "No journeys of two or more events in this range.",
+      colWho: "Who",
+      colWhen: "When",
+      colPath: "Path",
+      colOutcome: "Outcome",
+      colSteps: "Steps",
+      whoCustomer: (id) => `Customer ${id}`,
+      whoVisitor: (id) => `Visitor ${id}`,
+      stepsCount: (n) => (n === 1 ? "1 event" : `${n} events`),
+      surface_help: "Help page",
+      surface_widget: "Widget",
+      surface_agent: "Console",
+      surface_api: "API",
+      kind_search: "searched",
+      kind_ask: "asked",
+      kind_feedback: "rated",
+      kind_handoff: "handed off",
+      outcome_handed_off: "Handed off",
+      outcome_thumbs_down: "Thumbs down",
+      outcome_not_covered: "Not covered",
+      outcome_answered: "Answered",
+      outcome_searched: "Searched only",
+      outcome_results: "results",
+      outcome_no_results: "no results",
+      outcome_up: "helpful",
+      outcome_down: "not helpful",
+      outcome_created: "ticket created",
+      outcome_person: "asked for a person",
+      gaps: "Content gaps",
+      noGaps: "No content-gap report yet: it appears here once the gap report runs over the failing questions.",
+      gapEmpty: "No content gaps found in this range.",
+      gap_missing: "Missing",
+      gap_wrong: "Wrong or outdated",
+      gapSize: (n) => (n === 1 ? "1 question" : `${n} questions`),
+      gapNearest: "Nearest article",
+      gapDraft: "Draft FAQ entry",
+      replay: "Last replay",
+      noReplay: "No replay yet: run helpdesk ingest --candidate, then helpdesk replay.",
+      replayCompared: (candidate, live) => `Candidate ${candidate} against live ${live}`,
+      replayAt: (at) => `Run ${at}`,
+      replayFixed: "Fixed",
+      replayBroken: "Broken",
+      replayQuestions: "Questions replayed",
+      replayLatency: (side, p50, p95) => `${side}: p50 ${p50} · p95 ${p95}`,
+      replayLive: "Live",
+      replayCandidate: "Candidate",
+      experiment: "Experiment",
+      noExperiment: "No experiment served in this range: every conversation had the same variant.",
+      colVariant: "Variant",
+      colConversations: "Conversations",
+      colResolved: "Resolved",
+      colThumbsDown: "Thumbs down",
+      colHandoff: "Handed off",
+      colLatency: "Final p50",
+      noVariantName: "(none)",
+      noComparison: "Only one variant served in this range: nothing to compare it with.",
+      colMetric: "Metric",
+      colDifference: "Difference (95% CI)",
+      colVerdict: "Verdict",
+      metric_resolution: "Resolution",
+      metric_thumbs_down: "Thumbs down",
+      metric_handoff: "Hand-off",
+      metric_latency: "Latency (median)",
+      versus: (variant, control) => `${variant} vs ${control}`,
     },
     ko: {
       pageTitle: "상담원 콘솔 · 님버스 홈",
@@ -259,6 +367,114 @@
       resolved: "해결 완료했습니다.",
       replied: "답장을 보냈습니다.",
       conflict: (who) => (who ? `다른 상담원(${who})이 담당 중인 티켓입니다.` : "다른 상담원이 담당 중인 티켓입니다."),
+      viewInsights: "인사이트",
+      rangeFrom: "시작일",
+      rangeTo: "종료일",
+      apply: "적용",
+      downloadCsv: "CSV 다운로드",
+      insightsLoading: "불러오는 중…",
+      insightsRange: (from, to, days) => `${from} ~ ${to} (UTC) · ${days}일`,
+      headline: "주요 지표",
+      kpiConversations: "대화",
+      kpiQuestions: (asks, searches) => `질문 ${asks}건 · 검색 ${searches}건`,
+      kpiResolution: "해결률",
+      kpiNotHandedOff: (p) => `상담 연결 없음 ${p}`,
+      kpiProvisional: (n) => `잠정 ${n}건`,
+      kpiNotCovered: "답변 불가",
+      kpiThumbsDown: "도움 안 됨",
+      kpiOfAsks: "질문 대비",
+      kpiHandoffs: "상담 연결",
+      kpiFirst: "첫 내용",
+      kpiFinal: "최종 답변",
+      kpiLatency: (p50, p95) => `p50 ${p50} · p95 ${p95}`,
+      ms: (n) => `${n}ms`,
+      none: "—",
+      chart_questions: "경로별 일일 검색과 질문",
+      chart_languages: "언어별 일일 검색과 질문",
+      chart_rates: "해결률, 답변 불가율, 도움 안 됨 비율",
+      chart_handoffs: "일일 상담 연결",
+      chart_latency: "응답 시간: 첫 내용과 최종, p50과 p95",
+      chartAlt: (title, values) => `${title}. ${values}`,
+      chartFailed: "차트를 불러오지 못했습니다.",
+      topQuestions: "자주 묻는 질문",
+      topFailing: "실패가 많은 질문",
+      colQuestion: "질문",
+      colCount: "질문 수",
+      colFailed: "실패",
+      colWhy: "사유",
+      colLanguages: "언어",
+      noQuestions: "이 기간에 질문이 없습니다.",
+      noFailing: "이 기간에 실패한 질문이 없습니다.",
+      failedOf: (failed, asked) => `${asked}건 중 ${failed}건`,
+      why_not_covered: (n) => `답변 불가 ×${n}`,
+      why_handed_off: (n) => `상담 연결 ×${n}`,
+      why_thumbs_down: (n) => `도움 안 됨 ×${n}`,
+      journeys: "고객 여정",
+      journeysHint: "방문자 또는 고객 한 명의 도움말 페이지, 위젯, 콘솔 이용 기록",
+      noJourneys: "이 기간에 두 건 이상의 이벤트가 있는 여정이 없습니다.",
+      colWho: "대상",
+      colWhen: "시각",
+      colPath: "경로",
+      colOutcome: "결과",
+      colSteps: "단계",
+      whoCustomer: (id) => `고객 ${id}`,
+      whoVisitor: (id) => `방문자 ${id}`,
+      stepsCount: (n) => `이벤트 ${n}건`,
+      surface_help: "도움말 페이지",
+      surface_widget: "위젯",
+      surface_agent: "콘솔",
+      surface_api: "API",
+      kind_search: "검색",
+      kind_ask: "질문",
+      kind_feedback: "평가",
+      kind_handoff: "상담 연결",
+      outcome_handed_off: "상담 연결",
+      outcome_thumbs_down: "도움 안 됨",
+      outcome_not_covered: "답변 불가",
+      outcome_answered: "답변함",
+      outcome_searched: "검색만 함",
+      outcome_results: "결과 있음",
+      outcome_no_results: "결과 없음",
+      outcome_up: "도움 됨",
+      outcome_down: "도움 안 됨",
+      outcome_created: "티켓 생성",
+      outcome_person: "상담원 요청",
+      gaps: "콘텐츠 공백",
+      noGaps: "아직 콘텐츠 공백 보고서가 없습니다. 실패한 질문으로 보고서를 만들면 여기에 표시됩니다.",
+      gapEmpty: "이 기간에 발견된 콘텐츠 공백이 없습니다.",
+      gap_missing: "누락",
+      gap_wrong: "틀리거나 오래됨",
+      gapSize: (n) => `질문 ${n}건`,
+      gapNearest: "가장 가까운 문서",
+      gapDraft: "FAQ 초안",
+      replay: "마지막 재실행",
+      noReplay: "아직 재실행 기록이 없습니다. helpdesk ingest --candidate 실행 후 helpdesk replay를 실행하세요.",
+      replayCompared: (candidate, live) => `후보 ${candidate} 대 운영 중 ${live}`,
+      replayAt: (at) => `실행 시각 ${at}`,
+      replayFixed: "개선",
+      replayBroken: "악화",
+      replayQuestions: "재실행한 질문",
+      replayLatency: (side, p50, p95) => `${side}: p50 ${p50} · p95 ${p95}`,
+      replayLive: "운영 중",
+      replayCandidate: "후보",
+      experiment: "실험",
+      noExperiment: "이 기간에 진행된 실험이 없습니다. 모든 대화가 같은 변형으로 처리되었습니다.",
+      colVariant: "변형",
+      colConversations: "대화",
+      colResolved: "해결",
+      colThumbsDown: "도움 안 됨",
+      colHandoff: "상담 연결",
+      colLatency: "최종 p50",
+      noVariantName: "(없음)",
+      noComparison: "이 기간에는 변형 하나만 제공되어 비교할 대상이 없습니다.",
+      colMetric: "지표",
+      colDifference: "차이 (95% 신뢰 구간)",
+      colVerdict: "판정",
+      metric_resolution: "해결률",
+      metric_thumbs_down: "도움 안 됨",
+      metric_handoff: "상담 연결",
+      metric_latency: "응답 시간(중앙값)",
+      versus: (variant, control) => `${variant} 대 ${control}`,
     },
   };
 
@@ -311,6 +527,22 @@
     replyForm: $("ticket-reply-form"),
     replyText: $("ticket-reply-text"),
     replySend: $("ticket-reply-send"),
+    tabInsights: $("tab-insights"),
+    viewInsights: $("view-insights"),
+    insightsForm: $("insights-form"),
+    insightsFrom: $("insights-from"),
+    insightsTo: $("insights-to"),
+    insightsApply: $("insights-apply"),
+    insightsCsv: $("insights-csv"),
+    insightsStatus: $("insights-status"),
+    insightsError: $("insights-error"),
+    kpis: $("insights-kpis"),
+    insightsTop: $("insights-top"),
+    insightsFailing: $("insights-failing"),
+    insightsJourneys: $("insights-journeys"),
+    insightsGaps: $("insights-gaps"),
+    insightsReplay: $("insights-replay"),
+    insightsExperiment: $("insights-experiment"),
   };
   els.answerText = els.answer ? els.answer.querySelector(".answer-text") : null;
 
@@ -334,6 +566,10 @@
     ticketError: null,
     actionKey: "", // the last action's outcome, for the status line
     pollTimer: 0,
+    insights: null, // the dashboard's JSON, or null before the first load
+    insightsRequest: latestRequest(),
+    insightsLoading: false,
+    insightsError: null,
   };
 
   const t = makeTranslator(STRINGS, () => state.lang);
@@ -402,6 +638,7 @@
     renderStatuses();
     renderTickets();
     renderTicket();
+    renderInsights();
   }
 
   // ---------------------------------------------------------------- config
@@ -666,24 +903,33 @@
 
   // ---------------------------------------------------------------- views
 
+  const VIEWS = ["kb", "tickets", "insights"];
+
   function setView(view, focusTab) {
-    state.view = view === "tickets" ? "tickets" : "kb";
-    const tickets = state.view === "tickets";
-    els.tabKb.setAttribute("aria-selected", String(!tickets));
-    els.tabTickets.setAttribute("aria-selected", String(tickets));
-    els.tabKb.tabIndex = tickets ? -1 : 0;
-    els.tabTickets.tabIndex = tickets ? 0 : -1;
-    els.viewKb.hidden = tickets;
-    els.viewTickets.hidden = !tickets;
-    if (focusTab) (tickets ? els.tabTickets : els.tabKb).focus();
-    if (tickets) refreshTickets();
+    state.view = VIEWS.includes(view) ? view : "kb";
+    const tabs = { kb: els.tabKb, tickets: els.tabTickets, insights: els.tabInsights };
+    const panels = { kb: els.viewKb, tickets: els.viewTickets, insights: els.viewInsights };
+    for (const name of VIEWS) {
+      const shown = name === state.view;
+      tabs[name].setAttribute("aria-selected", String(shown));
+      tabs[name].tabIndex = shown ? 0 : -1;
+      panels[name].hidden = !shown;
+    }
+    if (focusTab) tabs[state.view].focus();
+    if (state.view === "tickets") refreshTickets();
+    if (state.view === "insights" && !state.insights && !state.insightsLoading) loadInsights();
   }
 
   function onViewTabKeydown(event) {
-    const target = { ArrowLeft: "other", ArrowRight: "other", Home: "kb", End: "tickets" }[event.key];
+    const at = VIEWS.indexOf(state.view);
+    const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
+    let target = null;
+    if (step) target = VIEWS[(at + step + VIEWS.length) % VIEWS.length];
+    else if (event.key === "Home") target = VIEWS[0];
+    else if (event.key === "End") target = VIEWS[VIEWS.length - 1];
     if (!target) return;
     event.preventDefault();
-    setView(target === "other" ? (state.view === "kb" ? "tickets" : "kb") : target, true);
+    setView(target, true);
   }
 
   // ---------------------------------------------------------------- tickets
@@ -1062,6 +1308,384 @@
     refreshTickets();
   }
 
+  // ---------------------------------------------------------------- insights
+
+  const CHARTS = ["questions", "languages", "rates", "handoffs", "latency"];
+  const REASONS = ["not_covered", "handed_off", "thumbs_down"];
+  const num = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
+
+  /** A share (0..1) as a percentage with up to one decimal, or a dash. */
+  function share(value) {
+    const v = num(value);
+    if (v === null) return t("none");
+    return `${new Intl.NumberFormat(state.lang, { maximumFractionDigits: 1 }).format(v * 100)}%`;
+  }
+
+  function millis(value) {
+    const v = num(value);
+    return v === null ? t("none") : t("ms", new Intl.NumberFormat(state.lang, { maximumFractionDigits: 0 }).format(v));
+  }
+
+  const count = (value) => new Intl.NumberFormat(state.lang).format(num(value) ?? 0);
+  const label = (prefix, value) => (`${prefix}_${value}` in STRINGS.en ? t(`${prefix}_${value}`) : str(value));
+
+  function insightsQuery() {
+    const params = new URLSearchParams();
+    if (els.insightsFrom.value) params.set("from", els.insightsFrom.value);
+    if (els.insightsTo.value) params.set("to", els.insightsTo.value);
+    return params;
+  }
+
+  async function loadInsights() {
+    state.insightsLoading = true;
+    state.insightsError = null;
+    renderInsightsStatus();
+    els.insightsApply.disabled = true;
+    await state.insightsRequest.run((signal) => agentJson(`/api/agent/insights?${insightsQuery()}`, { signal }), {
+      done(body) {
+        state.insights = body && typeof body === "object" ? body : null;
+      },
+      failed(error) {
+        state.insightsError = { status: (error && error.status) || 0, detail: (error && error.detail) || "" };
+      },
+      settled() {
+        state.insightsLoading = false;
+        els.insightsApply.disabled = false;
+        renderInsights();
+      },
+    });
+  }
+
+  function renderInsightsStatus() {
+    const body = state.insights;
+    const range = body && body.range && typeof body.range === "object" ? body.range : null;
+    if (state.insightsLoading) els.insightsStatus.textContent = t("insightsLoading");
+    else if (range) els.insightsStatus.textContent = t("insightsRange", str(range.from), str(range.to), num(range.days) ?? 0);
+    else els.insightsStatus.textContent = "";
+    const error = state.insightsError;
+    clear(els.insightsError);
+    els.insightsError.hidden = !error;
+    if (!error) return;
+    let message;
+    if (error.status === 401) message = t("error401");
+    else if (error.status === 403) message = t("error403");
+    else if (error.status) message = t("errorOther", error.status);
+    else message = t("errorNetwork");
+    els.insightsError.appendChild(el("strong", "", message));
+    if (error.detail) els.insightsError.appendChild(el("span", "alert-detail", error.detail));
+  }
+
+  function renderInsights() {
+    if (!els.viewInsights) return;
+    renderInsightsStatus();
+    const body = state.insights;
+    if (!body) return;
+    const range = body.range && typeof body.range === "object" ? body.range : {};
+    // The inputs show the range the figures are for (the default one on the first load).
+    if (str(range.from)) els.insightsFrom.value = str(range.from);
+    if (str(range.to)) els.insightsTo.value = str(range.to);
+    const csv = safeHref(body.csv);
+    if (csv) els.insightsCsv.href = csv;
+    renderKpis(body.totals && typeof body.totals === "object" ? body.totals : {});
+    renderCharts(body);
+    renderTopQuestions(list(body.top_questions));
+    renderFailing(list(body.top_failing));
+    renderJourneys(list(body.journeys));
+    renderGaps(body.gaps);
+    renderReplay(body.replay);
+    renderExperiment(list(body.variants), body.experiment);
+  }
+
+  const list = (value) => (Array.isArray(value) ? value.filter((x) => x && typeof x === "object") : []);
+
+  function kpi(name, value, note, key) {
+    const item = el("div", "kpi");
+    item.dataset.kpi = key;
+    item.appendChild(el("dt", "kpi-name", name));
+    item.appendChild(el("dd", "kpi-value", value));
+    if (note) item.appendChild(el("dd", "kpi-note", note));
+    return item;
+  }
+
+  function renderKpis(totals) {
+    clear(els.kpis);
+    const items = [
+      kpi(t("kpiConversations"), count(totals.conversations), t("kpiQuestions", count(totals.asks), count(totals.searches)), "conversations"),
+      kpi(
+        t("kpiResolution"),
+        share(totals.resolution_rate),
+        t("kpiNotHandedOff", share(totals.not_handed_off_rate)) + (num(totals.provisional) ? ` · ${t("kpiProvisional", count(totals.provisional))}` : ""),
+        "resolution",
+      ),
+      kpi(t("kpiNotCovered"), share(totals.not_covered_rate), t("kpiOfAsks"), "not-covered"),
+      kpi(t("kpiThumbsDown"), share(totals.thumbs_down_rate), t("kpiOfAsks"), "thumbs-down"),
+      kpi(t("kpiHandoffs"), count(totals.handoffs), "", "handoffs"),
+      kpi(t("kpiFirst"), millis(totals.first_ms_p50), t("kpiLatency", millis(totals.first_ms_p50), millis(totals.first_ms_p95)), "first"),
+      kpi(t("kpiFinal"), millis(totals.total_ms_p50), t("kpiLatency", millis(totals.total_ms_p50), millis(totals.total_ms_p95)), "final"),
+    ];
+    for (const item of items) els.kpis.appendChild(item);
+  }
+
+  /** What each chart shows, in words, for its alt text. */
+  function chartSummary(name, body) {
+    const daily = list(body.daily);
+    const day = (row) => str(row.day).slice(5);
+    if (name === "rates") return daily.map((r) => `${day(r)}: ${t("kpiResolution")} ${share(r.resolution_rate)}, ${t("kpiNotCovered")} ${share(r.not_covered_rate)}, ${t("kpiThumbsDown")} ${share(r.thumbs_down_rate)}`).join("; ");
+    if (name === "latency") return daily.map((r) => `${day(r)}: ${t("kpiFirst")} ${t("kpiLatency", millis(r.first_ms_p50), millis(r.first_ms_p95))}, ${t("kpiFinal")} ${t("kpiLatency", millis(r.total_ms_p50), millis(r.total_ms_p95))}`).join("; ");
+    if (name === "handoffs") return daily.map((r) => `${day(r)}: ${count(r.handoffs)}`).join(", ");
+    return daily.map((r) => `${day(r)}: ${count(r.questions)}`).join(", ");
+  }
+
+  function renderCharts(body) {
+    const urls = body.charts && typeof body.charts === "object" ? body.charts : {};
+    for (const name of CHARTS) {
+      const img = $(`chart-${name}`);
+      if (!img) continue;
+      const url = safeHref(urls[name]);
+      if (!url) continue;
+      // The SVG comes from this origin with the console's credential (the browser sends it
+      // with every same-origin request once the page has signed in): an <img>, no script.
+      const src = `${url}&lang=${state.lang}`;
+      img.alt = t("chartAlt", t(`chart_${name}`), chartSummary(name, body));
+      img.onerror = () => {
+        img.alt = t("chartFailed");
+      };
+      if (img.getAttribute("src") !== src) img.src = src;
+    }
+  }
+
+  function table(headers, rows, emptyKey) {
+    if (!rows.length) return el("p", "placeholder", t(emptyKey));
+    const head = h("tr", {}, headers.map((text) => h("th", { scope: "col" }, [text])));
+    return h("table", { class: "data-table" }, [h("thead", {}, [head]), h("tbody", {}, rows)]);
+  }
+
+  function questionCell(row) {
+    const cell = el("td", "question-cell", str(row.question));
+    const languages = Array.isArray(row.languages) ? row.languages : [];
+    if (languages.length === 1 && (languages[0] === "en" || languages[0] === "ko")) cell.lang = languages[0];
+    return cell;
+  }
+
+  function renderTopQuestions(rows) {
+    clear(els.insightsTop);
+    els.insightsTop.appendChild(
+      table(
+        [t("colQuestion"), t("colCount"), t("colLanguages")],
+        rows.map((row) =>
+          h("tr", {}, [questionCell(row), el("td", "num", count(row.count)), el("td", "", (Array.isArray(row.languages) ? row.languages : []).map(str).join(", "))]),
+        ),
+        "noQuestions",
+      ),
+    );
+  }
+
+  function renderFailing(rows) {
+    clear(els.insightsFailing);
+    els.insightsFailing.appendChild(
+      table(
+        [t("colQuestion"), t("colFailed"), t("colWhy")],
+        rows.map((row) => {
+          const reasons = row.reasons && typeof row.reasons === "object" ? row.reasons : {};
+          const chips = el("td", "chips-cell");
+          for (const reason of REASONS) {
+            const n = num(reasons[reason]);
+            if (n) chips.appendChild(el("span", "chip chip-warn", t(`why_${reason}`, n)));
+          }
+          return h("tr", {}, [questionCell(row), el("td", "num", t("failedOf", count(row.failed), count(row.asked))), chips]);
+        }),
+        "noFailing",
+      ),
+    );
+  }
+
+  function outcomeBadge(outcome) {
+    const known = ["handed_off", "thumbs_down", "not_covered", "answered", "searched"].includes(outcome) ? outcome : "searched";
+    return el("span", `outcome outcome-${known}`, t(`outcome_${known}`));
+  }
+
+  function shortId(id) {
+    const text = str(id);
+    return text.length > 14 ? `${text.slice(0, 12)}…` : text;
+  }
+
+  function renderJourneys(rows) {
+    clear(els.insightsJourneys);
+    els.insightsJourneys.appendChild(
+      table(
+        [t("colWho"), t("colWhen"), t("colPath"), t("colOutcome"), t("colSteps")],
+        rows.map((row) => {
+          const who = row.who_kind === "customer" ? t("whoCustomer", str(row.who)) : t("whoVisitor", shortId(row.who));
+          const whenCell = el("td", "nowrap", fullTime(row.started_at));
+          const path = el("td", "journey-path");
+          (Array.isArray(row.surfaces) ? row.surfaces : []).forEach((surface, i) => {
+            if (i) path.appendChild(el("span", "journey-arrow", "→"));
+            path.appendChild(el("span", "chip", label("surface", surface)));
+          });
+          const steps = el("ol", "journey-steps");
+          for (const step of list(row.steps)) {
+            const item = el("li", "");
+            const at = Date.parse(step.at);
+            item.appendChild(el("span", "step-time", Number.isFinite(at) ? new Date(at).toLocaleTimeString(state.lang, { hour: "2-digit", minute: "2-digit" }) : ""));
+            item.appendChild(el("span", "step-what", `${label("surface", step.surface)} · ${label("kind", step.kind)}`));
+            if (str(step.text)) {
+              const text = el("q", "step-text", str(step.text));
+              if (step.language === "en" || step.language === "ko") text.lang = step.language;
+              item.appendChild(text);
+            }
+            if (str(step.outcome)) item.appendChild(el("span", "step-outcome", label("outcome", step.outcome)));
+            steps.appendChild(item);
+          }
+          const details = h("details", {}, [h("summary", {}, [t("stepsCount", num(row.events) ?? 0)]), steps]);
+          return h("tr", {}, [el("td", "nowrap", who), whenCell, path, h("td", {}, [outcomeBadge(row.outcome)]), h("td", {}, [details])]);
+        }),
+        "noJourneys",
+      ),
+    );
+  }
+
+  function renderGaps(gaps) {
+    const box = els.insightsGaps;
+    clear(box);
+    if (!Array.isArray(gaps)) {
+      box.appendChild(el("p", "placeholder", t("noGaps")));
+      return;
+    }
+    const rows = list(gaps);
+    if (!rows.length) {
+      box.appendChild(el("p", "placeholder", t("gapEmpty")));
+      return;
+    }
+    const items = el("ul", "gaps");
+    for (const gap of rows) {
+      const item = el("li", "gap");
+      const head = el("div", "gap-head");
+      const kind = gap.kind === "wrong" ? "wrong" : "missing";
+      head.appendChild(el("span", `chip ${kind === "wrong" ? "chip-warn" : ""}`, t(`gap_${kind}`)));
+      if (str(gap.question)) head.appendChild(el("strong", "gap-question", str(gap.question)));
+      head.appendChild(el("span", "", t("gapSize", num(gap.size) ?? 0)));
+      // Questions per language ({"ko": 3, "en": 2}), or a list of languages.
+      const languages = gap.languages && typeof gap.languages === "object" ? gap.languages : {};
+      const perLanguage = Array.isArray(languages)
+        ? languages.map(str).join(", ")
+        : Object.entries(languages).map(([lang, n]) => `${str(lang)} ${count(n)}`).join(" · ");
+      if (perLanguage) head.appendChild(el("span", "muted", perLanguage));
+      const reasons = gap.reasons && typeof gap.reasons === "object" ? gap.reasons : {};
+      for (const reason of REASONS) {
+        const n = num(reasons[reason]);
+        if (n) head.appendChild(el("span", "chip chip-warn", t(`why_${reason}`, n)));
+      }
+      item.appendChild(head);
+      const examples = el("ul", "gap-examples");
+      for (const example of (Array.isArray(gap.examples) ? gap.examples : []).slice(0, 5)) {
+        const text = typeof example === "string" ? example : str(example && example.text);
+        const line = el("li", "", text);
+        if (example && (example.language === "en" || example.language === "ko")) line.lang = example.language;
+        examples.appendChild(line);
+      }
+      item.appendChild(examples);
+      const nearest = gap.nearest && typeof gap.nearest === "object" ? gap.nearest : null;
+      if (nearest) {
+        const line = el("p", "gap-nearest");
+        line.appendChild(document.createTextNode(`${t("gapNearest")}: `));
+        line.appendChild(sourceLink(str(nearest.title) || str(nearest.url) || str(nearest.source), nearest.url, { className: "citation" }));
+        item.appendChild(line);
+      }
+      if (str(gap.draft)) {
+        item.appendChild(h("details", {}, [h("summary", {}, [t("gapDraft")]), el("pre", "gap-draft", str(gap.draft))]));
+      }
+      items.appendChild(item);
+    }
+    box.appendChild(items);
+  }
+
+  function renderReplay(replay) {
+    const box = els.insightsReplay;
+    clear(box);
+    if (!replay || typeof replay !== "object") {
+      box.appendChild(el("p", "placeholder", t("noReplay")));
+      return;
+    }
+    const inner = el("div", "replay");
+    inner.appendChild(el("p", "", t("replayCompared", str(replay.candidate), str(replay.live))));
+    if (str(replay.at)) inner.appendChild(el("p", "muted", t("replayAt", fullTime(replay.at))));
+    const counts = replay.counts && typeof replay.counts === "object" ? replay.counts : {};
+    const fixed = list(replay.fixed);
+    const broken = list(replay.broken);
+    const facts = el("dl", "facts");
+    for (const [key, value] of [["replayQuestions", counts.questions], ["replayFixed", counts.fixed ?? fixed.length], ["replayBroken", counts.broken ?? broken.length]]) {
+      facts.appendChild(el("dt", "", t(key)));
+      facts.appendChild(el("dd", "", count(value)));
+    }
+    inner.appendChild(facts);
+    const latency = replay.latency_ms && typeof replay.latency_ms === "object" ? replay.latency_ms : {};
+    for (const side of ["live", "candidate"]) {
+      const figures = latency[side] && typeof latency[side] === "object" ? latency[side] : null;
+      if (figures) inner.appendChild(el("p", "muted", t("replayLatency", t(side === "live" ? "replayLive" : "replayCandidate"), millis(figures.p50), millis(figures.p95))));
+    }
+    for (const [key, items] of [["replayBroken", broken], ["replayFixed", fixed]]) {
+      if (!items.length) continue;
+      const ul = el("ul", `replay-list replay-${key === "replayBroken" ? "broken" : "fixed"}`);
+      for (const item of items.slice(0, 10)) ul.appendChild(el("li", "", str(item.question) || str(item.text)));
+      inner.appendChild(h("details", { open: key === "replayBroken" }, [h("summary", {}, [t(key)]), ul]));
+    }
+    box.appendChild(inner);
+  }
+
+  function interval(value) {
+    const i = value && typeof value === "object" ? value : {};
+    return `[${share(i.low)}, ${share(i.high)}]`;
+  }
+
+  function renderExperiment(variants, comparison) {
+    const box = els.insightsExperiment;
+    clear(box);
+    if (variants.length < 2 && !(variants.length === 1 && str(variants[0].variant))) {
+      box.appendChild(el("p", "placeholder", t("noExperiment")));
+      return;
+    }
+    box.appendChild(
+      table(
+        [t("colVariant"), t("colConversations"), t("colResolved"), t("colThumbsDown"), t("colHandoff"), t("colLatency")],
+        variants.map((row) =>
+          h("tr", {}, [
+            el("td", "", str(row.variant) || t("noVariantName")),
+            el("td", "num", count(row.conversations)),
+            el("td", "num", share(row.resolution_rate)),
+            el("td", "num", share(row.thumbs_down_rate)),
+            el("td", "num", share(row.handoff_rate)),
+            el("td", "num", millis(row.total_ms_p50)),
+          ]),
+        ),
+        "noExperiment",
+      ),
+    );
+    if (!comparison || typeof comparison !== "object") {
+      box.appendChild(el("p", "muted experiment-note", t("noComparison")));
+      return;
+    }
+    const rows = list(comparison.rates).map((r) =>
+      h("tr", {}, [
+        el("td", "", label("metric", r.metric)),
+        el("td", "", t("versus", str(r.variant), str(r.control))),
+        el("td", "num", `${share(num(r.difference))} ${interval(r.interval)}`),
+        el("td", r.significant ? "verdict is-significant" : "verdict", str(r.verdict)),
+      ]),
+    );
+    for (const r of list(comparison.latency)) {
+      const i = r.interval && typeof r.interval === "object" ? r.interval : {};
+      rows.push(
+        h("tr", {}, [
+          el("td", "", t("metric_latency")),
+          el("td", "", t("versus", str(r.variant), str(r.control))),
+          el("td", "num", `${millis(r.median_difference)} [${millis(i.low)}, ${millis(i.high)}]`),
+          el("td", r.significant ? "verdict is-significant" : "verdict", str(r.verdict)),
+        ]),
+      );
+    }
+    box.appendChild(table([t("colMetric"), t("colVariant"), t("colDifference"), t("colVerdict")], rows, "noExperiment"));
+  }
+
   // ---------------------------------------------------------------- wiring
 
   function init() {
@@ -1100,8 +1724,14 @@
 
     els.tabKb.addEventListener("click", () => setView("kb", false));
     els.tabTickets.addEventListener("click", () => setView("tickets", false));
+    els.tabInsights.addEventListener("click", () => setView("insights", false));
     els.tabKb.addEventListener("keydown", onViewTabKeydown);
     els.tabTickets.addEventListener("keydown", onViewTabKeydown);
+    els.tabInsights.addEventListener("keydown", onViewTabKeydown);
+    els.insightsForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadInsights();
+    });
     els.ticketFilter.addEventListener("change", refreshTickets);
     els.ticketsRefresh.addEventListener("click", refreshTickets);
     els.ticketList.addEventListener("click", (event) => {
@@ -1125,7 +1755,7 @@
     loadConfig();
     // The list also fills the tab's count of open tickets; it refreshes while the tab is shown.
     refreshTickets();
-    setView(window.location.hash === "#tickets" ? "tickets" : "kb", false);
+    setView(window.location.hash.slice(1), false);
     els.query.focus();
   }
 

@@ -1,0 +1,296 @@
+"""The insights dashboard's endpoints, on the agents' API (behind the agent credential):
+
+- ``GET /api/agent/insights``: everything the console's Insights tab shows, as JSON;
+- ``GET /api/agent/insights/charts/<name>.svg``: one chart, rendered on the server;
+- ``GET /api/agent/insights/events.csv``: the events themselves, streamed as CSV.
+
+Each takes ``from`` and ``to`` (YYYY-MM-DD, UTC days, both included; by default the last 7
+days, today included), at most 366 days apart. The figures come from helpdesk.insights.report
+over the conversations' verdicts (helpdesk.insights.resolution), the charts from
+helpdesk.insights.charts and the experiment's comparison from helpdesk.experiments. The gap
+report and the last replay are stand-ins (None: "not yet") until their modules are merged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from flask import Response, current_app, request, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+
+from ..embeddings import USEEmbeddings
+from ..errors import NotFound, UnprocessableRequest
+from ..experiments import Outcome, Variants, compare
+from ..insights import charts
+from ..insights.report import MAX_RANGE_DAYS, DateRange, Report, build_report
+from ..insights.resolution import Embed, verdicts
+from ..service import Helpdesk
+from ..store import Event
+from .requests import choice, reject_unknown
+from .routes import _audit, agent_api
+
+DEFAULT_DAYS = 7
+# How long a built report is reused (the figures are at most this many seconds old).
+REPORT_TTL = 30.0
+REPORTS_EXTENSION = "helpdesk_insights_reports"
+EMBED_EXTENSION = "helpdesk_insights_embed"
+VARIANTS_EXTENSION = "helpdesk.variants"  # helpdesk.app's
+CHART_LANGUAGES = ("en", "ko")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The events' columns, in the CSV's order (``data`` as JSON).
+CSV_COLUMNS = (
+    "at",
+    "kind",
+    "surface",
+    "visitor_id",
+    "customer_id",
+    "conversation_id",
+    "turn_id",
+    "variant",
+    "language",
+    "text",
+    "outcome",
+    "verification",
+    "generated_by",
+    "first_ms",
+    "total_ms",
+    "data",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _helpdesk() -> Helpdesk:
+    helpdesk: Helpdesk = current_app.extensions["helpdesk"]
+    return helpdesk
+
+
+def date_range(values: dict[str, str], today: date) -> DateRange:
+    """The ``from`` and ``to`` parameters as a range (422 when they are not dates, ``from``
+    is after ``to``, or the range is over MAX_RANGE_DAYS days)."""
+    last = _day(values.get("to"), "to") or today
+    first = _day(values.get("from"), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise UnprocessableRequest(
+            f"'from' ({first}) is after 'to' ({last})", code="bad_date_range"
+        )
+    days = (last - first).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise UnprocessableRequest(
+            f"the range is {days} days; at most {MAX_RANGE_DAYS}", code="bad_date_range"
+        )
+    return DateRange(first, last)
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
+        day = date.fromisoformat(value)
+        if not 1970 <= day.year < 9999:
+            raise ValueError(value)
+        return day
+    except ValueError:
+        raise UnprocessableRequest(
+            f"'{name}' must be a date as YYYY-MM-DD (1970 to 9998), got {value!r}", code="bad_date"
+        ) from None
+
+
+def _request_range(extra: Sequence[str] = ()) -> DateRange:
+    reject_unknown(set(request.args), {"from", "to", *extra}, "parameter")
+    return date_range(dict(request.args), datetime.now(UTC).date())
+
+
+def _events(days: DateRange) -> list[Event]:
+    store = _helpdesk().require_store()
+    return store.events(days.since, days.until)
+
+
+class _Reports:
+    """The reports built in the last REPORT_TTL seconds, by range: a page load asks for the
+    dashboard and its five charts at once, and builds one report, not six. One per app."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[tuple[date, date], tuple[float, Report]] = {}
+
+    def get(self, days: DateRange) -> Report:
+        key = (days.first, days.last)
+        # One build at a time: the requests that wait for it take the report it built.
+        with self._lock:
+            now = time.monotonic()
+            self._built = {k: v for k, v in self._built.items() if now - v[0] < REPORT_TTL}
+            if key not in self._built:
+                self._built[key] = (now, _build(days))
+            return self._built[key][1]
+
+
+def _build(days: DateRange) -> Report:
+    """The range's report, with the conversations' verdicts (helpdesk.insights.resolution):
+    the events read run ``comeback_days`` past the range, where a come-back may be."""
+    settings = _helpdesk().settings
+    store = _helpdesk().require_store()
+    events = store.events(days.since, days.until + timedelta(days=settings.comeback_days))
+    found = verdicts(
+        events,
+        _embed(),
+        window_days=settings.comeback_days,
+        similarity=settings.comeback_similarity,
+    )
+    return build_report(events, days, found)
+
+
+def _embed() -> Embed:
+    """Sentence vectors for the come-back check: the cross-lingual USE model (loaded on first
+    use), one per app; tests put a stand-in in the app's extensions."""
+    embed: Embed | None = current_app.extensions.get(EMBED_EXTENSION)
+    if embed is None:
+        use = USEEmbeddings()
+
+        def embed(texts: list[str]) -> np.ndarray:
+            return np.asarray(use.embed_documents(texts), dtype=np.float32)
+
+        current_app.extensions[EMBED_EXTENSION] = embed
+    return embed
+
+
+def _report(days: DateRange) -> Report:
+    reports: _Reports = current_app.extensions.setdefault(REPORTS_EXTENSION, _Reports())
+    return reports.get(days)
+
+
+def _range_query(days: DateRange, **more: str) -> str:
+    return urlencode({"from": days.first.isoformat(), "to": days.last.isoformat(), **more})
+
+
+@agent_api.get("/api/agent/insights")
+def agent_insights() -> ResponseReturnValue:
+    """The dashboard: headline figures, daily figures, top and failing questions, journeys,
+    the content-gap report, the last replay and the experiment's comparison.
+
+    ``from`` and ``to`` are UTC days (YYYY-MM-DD, both included; the last 7 days by default).
+    """
+    days = _request_range()
+    report = _report(days)
+    _audit("insights", f"{days.first}..{days.last}")
+    body = report.as_json()
+    body["charts"] = {
+        name: url_for("agent_api.agent_insights_chart", name=name) + "?" + _range_query(days)
+        for name in charts.CHARTS
+    }
+    body["csv"] = url_for("agent_api.agent_insights_csv") + "?" + _range_query(days)
+    body["gaps"] = _gaps(days)
+    body["replay"] = _last_replay()
+    body["experiment"] = _comparison(report)
+    return body
+
+
+@agent_api.get("/api/agent/insights/charts/<name>.svg")
+def agent_insights_chart(name: str) -> ResponseReturnValue:
+    """One of the dashboard's charts as SVG: questions, languages, rates, handoffs or latency.
+
+    ``lang`` (en or ko) labels it; ``from`` and ``to`` as for the dashboard.
+    """
+    days = _request_range(extra=("lang",))
+    lang = choice(request.args.get("lang"), "lang", CHART_LANGUAGES) or "en"
+    if name not in charts.CHARTS:
+        raise NotFound(
+            f"no chart {name!r}; charts: {', '.join(charts.CHARTS)}", code="unknown_chart"
+        )
+    svg = charts.chart_svg(name, _report(days), lang)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@agent_api.get("/api/agent/insights/events.csv")
+def agent_insights_csv() -> ResponseReturnValue:
+    """The range's events as CSV, oldest first, with a header row; free text is redacted, and
+    a cell that a spreadsheet would run as a formula starts with an apostrophe."""
+    days = _request_range()
+    events = _events(days)
+    _audit("export", f"{days.first}..{days.last}")
+    filename = f"helpdesk-events-{days.first}-to-{days.last}.csv"
+    return Response(
+        stream_with_context(csv_lines(events)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def csv_lines(events: Sequence[Event]) -> Iterator[str]:
+    """The header row, then one row per event."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells: Sequence[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line(CSV_COLUMNS)
+    for event in events:
+        yield line([_cell(value) for value in _row(event)])
+
+
+def _row(event: Event) -> list[object]:
+    values = event.as_json()
+    values["data"] = json.dumps(event.data, ensure_ascii=False, sort_keys=True)
+    return [values[column] for column in CSV_COLUMNS]
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+# -- the experiment -------------------------------------------------------------------------
+
+
+def _comparison(report: Report) -> dict[str, Any] | None:
+    """The experiment's variants compared (helpdesk.experiments.compare), the served
+    experiment's control first (else a variant named "control", else the first seen); None
+    unless two or more named variants have conversations."""
+    rows = [Outcome(**row) for row in report.outcomes if row["variant"]]
+    if len({row.variant for row in rows}) < 2:
+        return None
+    variants: Variants | None = current_app.extensions.get(VARIANTS_EXTENSION)
+    experiment = variants.experiment if variants is not None else None
+    order = list(experiment.variants) if experiment is not None else None
+    served = list(dict.fromkeys(row.variant for row in rows))
+    if order is None or len(set(served) & set(order)) < 2:
+        # No experiment served now, or another one than the range's: the variants as they
+        # came, one named "control" first.
+        order = sorted(served, key=lambda name: name != "control")
+    comparison: dict[str, Any] = compare(rows, order).to_dict()
+    return comparison
+
+
+# -- STAND-INS until the other parts of the insights are merged ------------------------------
+# Each returns None for "not yet", which the console shows as an empty state. At merge,
+# replace each body with the call named in its docstring.
+
+
+def _gaps(days: DateRange) -> list[dict[str, Any]] | None:
+    """STAND-IN for ``[g.as_json() for g in insights.gaps.gap_report(failures(events,
+    tickets), embedder)]``; None: no report yet."""
+    return None
+
+
+def _last_replay() -> dict[str, Any] | None:
+    """STAND-IN for ``insights.replay.last_replay(settings.data_dir)``; None: no replay yet."""
+    return None
