@@ -138,6 +138,7 @@ class Helpdesk:
             self.store, max(settings.conversation_turns, _ESCALATION_TURNS)
         )
         self._classifier = classifier
+        self._own_use: Embedder | None = None
         # Each question's USE vector by turn id, so the repeated-question rule embeds every
         # question once (its mood brought the vector) and not again on each later turn.
         self._turn_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -181,11 +182,18 @@ class Helpdesk:
             self._classifier = _shared_classifier(self._use())
         return self._classifier
 
+    def sentence_embedder(self) -> Embedder:
+        """The cross-lingual USE model: the configured one when the index uses it, else one
+        of its own. Mood, repeated questions, verification and the insights compare with it."""
+        return self._use()
+
     def _use(self) -> Embedder:
-        return (
-            next((e for e in self.embedders if e.model_id == USEEmbeddings.model_id), None)
-            or USEEmbeddings()
-        )
+        if self._own_use is None:
+            self._own_use = (
+                next((e for e in self.embedders if e.model_id == USEEmbeddings.model_id), None)
+                or USEEmbeddings()
+            )
+        return self._own_use
 
     @property
     def verifier(self) -> Verifier:

@@ -146,8 +146,9 @@ def test_the_dashboard_json_covers_the_last_7_days_by_default(
         f"/api/agent/insights/charts/rates.svg?from={first}&to={TODAY.isoformat()}"
     )
     assert body["csv"].startswith("/api/agent/insights/events.csv?from=")
-    # Not merged yet: the console shows each as an empty state.
-    assert body["gaps"] is None and body["replay"] is None and body["experiment"] is None
+    # Two failed questions on two topics: no gap of two or more yet. No replay has run, and
+    # no experiment: the console shows each as an empty state.
+    assert body["gaps"] == [] and body["replay"] is None and body["experiment"] is None
 
 
 def test_a_chart_is_svg(served: tuple[FlaskClient, Helpdesk]) -> None:
@@ -238,3 +239,42 @@ def test_two_variants_are_compared(served: tuple[FlaskClient, Helpdesk]) -> None
     assert all(not r["significant"] for r in experiment["rates"])
     assert "interval" in experiment["rates"][0] and experiment["latency"][0]["verdict"]
     assert [v["variant"] for v in body["variants"]] == ["", "control", "shorter"]
+
+
+def by_topic(texts: list[str]) -> np.ndarray:
+    """Sentence vectors that put every text about paying in crypto in one place, and every
+    other text apart from all the rest."""
+    crypto = ("bitcoin", "비트코인", "crypto")
+    rows = np.zeros((len(texts), len(texts) + 1), dtype=np.float32)
+    for i, text in enumerate(texts):
+        rows[i, 0 if any(w in text.lower() for w in crypto) else i + 1] = 1.0
+    return rows
+
+
+def test_the_dashboard_shows_the_gap_report_and_the_last_replay(
+    served: tuple[FlaskClient, Helpdesk],
+) -> None:
+    client, helpdesk = served
+    store = helpdesk.require_store()
+    for n, text in enumerate(["Can I pay with bitcoin?", "비트코인으로 결제되나요?"]):
+        store.record_event(
+            Event(at(TODAY, 3), "ask", "widget", conversation_id=f"crypto-{n}", turn_id=f"k{n}",
+                  text=text, outcome="not_covered", verification="none",
+                  language="ko" if n else "en")
+        )  # fmt: skip
+    assert store.flush(timeout=10)
+    replays = helpdesk.layout.data_dir / "replay"
+    replays.mkdir(parents=True)
+    (replays / "last.json").write_text(
+        '{"candidate": "g-new", "live": "g-old", "fixed": [], "broken": []}', "utf-8"
+    )
+    app = client.application
+    app.extensions[EMBED_EXTENSION] = by_topic
+    body = client.get("/api/agent/insights", headers=AGENT).get_json()
+    (gap,) = body["gaps"]
+    assert gap["size"] == 2 and gap["kind"] == "missing"
+    assert gap["languages"] == {"en": 1, "ko": 1}
+    assert gap["nearest"] is None  # no index in this data folder: the gap shows without it
+    replay = body["replay"]
+    assert replay["candidate"] == "g-new" and replay["promotable"] is False
+    assert "no candidate" in replay["promotion_problem"]

@@ -7,8 +7,8 @@
 Each takes ``from`` and ``to`` (YYYY-MM-DD, UTC days, both included; by default the last 7
 days, today included), at most 366 days apart. The figures come from helpdesk.insights.report
 over the conversations' verdicts (helpdesk.insights.resolution), the charts from
-helpdesk.insights.charts and the experiment's comparison from helpdesk.experiments. The gap
-report and the last replay are stand-ins (None: "not yet") until their modules are merged.
+helpdesk.insights.charts, the experiment's comparison from helpdesk.experiments, the content-gap
+report from helpdesk.insights.gaps and the last replay from helpdesk.insights.replay.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ import numpy as np
 from flask import Response, current_app, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
-from ..embeddings import USEEmbeddings
-from ..errors import NotFound, UnprocessableRequest
+from ..errors import HelpdeskError, NotFound, UnprocessableRequest
 from ..experiments import Outcome, Variants, compare
 from ..insights import charts
+from ..insights.gaps import gap_report, gather, nearest_article
+from ..insights.replay import last_replay, promotion_problem
 from ..insights.report import MAX_RANGE_DAYS, DateRange, Report, build_report
 from ..insights.resolution import Embed, verdicts
 from ..service import Helpdesk
@@ -44,6 +45,7 @@ DEFAULT_DAYS = 7
 REPORT_TTL = 30.0
 REPORTS_EXTENSION = "helpdesk_insights_reports"
 EMBED_EXTENSION = "helpdesk_insights_embed"
+GAPS_EXTENSION = "helpdesk_insights_gaps"
 VARIANTS_EXTENSION = "helpdesk.variants"  # helpdesk.app's
 CHART_LANGUAGES = ("en", "ko")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -157,7 +159,7 @@ def _embed() -> Embed:
     use), one per app; tests put a stand-in in the app's extensions."""
     embed: Embed | None = current_app.extensions.get(EMBED_EXTENSION)
     if embed is None:
-        use = USEEmbeddings()
+        use = _helpdesk().sentence_embedder()
 
         def embed(texts: list[str]) -> np.ndarray:
             return np.asarray(use.embed_documents(texts), dtype=np.float32)
@@ -280,17 +282,52 @@ def _comparison(report: Report) -> dict[str, Any] | None:
     return comparison
 
 
-# -- STAND-INS until the other parts of the insights are merged ------------------------------
-# Each returns None for "not yet", which the console shows as an empty state. At merge,
-# replace each body with the call named in its docstring.
+# -- the content-gap report and the last replay ---------------------------------------------
 
 
-def _gaps(days: DateRange) -> list[dict[str, Any]] | None:
-    """STAND-IN for ``[g.as_json() for g in insights.gaps.gap_report(failures(events,
-    tickets), embedder)]``; None: no report yet."""
-    return None
+class _Vectors:
+    """The insights' embed function as an Embedder, for the gap report."""
+
+    def __init__(self, embed: Embed) -> None:
+        self.embed = embed
+        self.model_id = "insights"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, row)) for row in self.embed(texts)] if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def _gaps(days: DateRange) -> list[dict[str, Any]]:
+    """The range's content-gap report (helpdesk.insights.gaps), built at most every
+    REPORT_TTL seconds per range, like the figures."""
+    cache: dict[tuple[date, date], tuple[float, list[dict[str, Any]]]] = (
+        current_app.extensions.setdefault(GAPS_EXTENSION, {})
+    )
+    key, now = (days.first, days.last), time.monotonic()
+    cached = cache.get(key)
+    if cached is not None and now - cached[0] < REPORT_TTL:
+        return cached[1]
+    helpdesk = _helpdesk()
+    failed = gather(helpdesk.require_store(), days.since, days.until)
+    report = [
+        gap.as_json()
+        for gap in gap_report(failed, _Vectors(_embed()), nearest=nearest_article(helpdesk))
+    ]
+    cache[key] = (now, report)
+    return report
 
 
 def _last_replay() -> dict[str, Any] | None:
-    """STAND-IN for ``insights.replay.last_replay(settings.data_dir)``; None: no replay yet."""
-    return None
+    """The last `helpdesk replay` report (helpdesk.insights.replay), with whether its
+    candidate may go live now; None before the first replay."""
+    layout = _helpdesk().layout
+    report = last_replay(layout)
+    if report is None:
+        return None
+    try:
+        problem = promotion_problem(layout)
+    except HelpdeskError as error:
+        problem = error.detail
+    return {**report, "promotable": problem is None, "promotion_problem": problem}

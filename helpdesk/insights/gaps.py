@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from ..embeddings import Embedder
-from ..errors import TicketNotFound
+from ..errors import IndexNotReady, TicketNotFound
 from ..store import Event, Reply, Store, Ticket
 from ..text import detect_language, redact
 from ..types import Query
@@ -235,7 +235,10 @@ def nearest_article(helpdesk: Helpdesk) -> Nearest:
     look-ups are not recorded as search events."""
 
     def nearest(question: str) -> Article | None:
-        results = helpdesk.search(Query(question, k=1), sections=0, record=False)
+        try:
+            results = helpdesk.search(Query(question, k=1), sections=0, record=False)
+        except IndexNotReady:
+            return None  # no index yet: a gap still shows, without its nearest article
         if not results.hits:
             return None
         chunk = results.hits[0].passage.chunk
