@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
 from helpdesk.insights.report import (
     DateRange,
+    Report,
     build_report,
     journeys_of,
     normalise,
     percentile,
-    simple_verdicts,
 )
+from helpdesk.insights.resolution import verdicts
 from helpdesk.store import Event
 
 DAY1 = date(2026, 11, 20)
@@ -31,6 +33,17 @@ def event(when: datetime, kind: str, surface: str, **fields: Any) -> Event:
     return Event(at=when, kind=kind, surface=surface, **fields)
 
 
+def unrelated(texts: list[str]) -> np.ndarray:
+    """Sentence vectors that make no two texts alike: no come-backs."""
+    return np.eye(len(texts), dtype=np.float32)
+
+
+def report_of(events: list[Event], days: DateRange = DAYS) -> Report:
+    """The report with the conversations' real verdicts, every come-back window closed."""
+    found = verdicts(events, unrelated, now=datetime(2027, 1, 1, tzinfo=UTC))
+    return build_report(events, days, found)
+
+
 def seeded() -> list[Event]:
     return [
         # Day 1. Visitor v1 searches the help page, then asks the widget as customer c1, rates
@@ -39,22 +52,26 @@ def seeded() -> list[Event]:
               outcome="results", language="en", first_ms=20.0, total_ms=20.0),
         event(at(DAY1, 9, 1), "ask", "widget", visitor_id="v1", customer_id="c1",
               conversation_id="A", turn_id="a1", text="How do I reset the speaker?",
-              outcome="answered", language="en", variant="a", first_ms=100.0, total_ms=1000.0),
+              outcome="answered", verification="quoted", language="en", variant="a",
+              first_ms=100.0, total_ms=1000.0),
         event(at(DAY1, 9, 2), "feedback", "widget", visitor_id="v1", customer_id="c1",
               conversation_id="A", turn_id="a1", outcome="down", language="en"),
         event(at(DAY1, 9, 3), "handoff", "widget", visitor_id="v1", customer_id="c1",
               conversation_id="A", outcome="created", language="en"),
         # Another visitor asks the same question on the help page: answered.
         event(at(DAY1, 10), "ask", "help", visitor_id="v2", conversation_id="B", turn_id="b1",
-              text="how do i reset the  speaker", outcome="answered", language="en",
+              text="how do i reset the  speaker", outcome="answered", verification="quoted",
+              language="en",
               variant="a", first_ms=200.0, total_ms=2000.0),
         # A Korean question the knowledge base does not cover.
         event(at(DAY1, 11), "ask", "widget", visitor_id="v3", conversation_id="C",
-              turn_id="c1", text="환불 정책？", outcome="not_covered", language="ko",
+              turn_id="c1", text="환불 정책？", outcome="not_covered", verification="none",
+              language="ko",
               variant="a", first_ms=50.0, total_ms=500.0),
         # Day 2: an agent's question (variant b) and an API search that found nothing.
         event(at(DAY2, 8), "ask", "agent", conversation_id="D", turn_id="d1",
-              text="Refund policy?", outcome="answered", language="en", variant="b",
+              text="Refund policy?", outcome="answered", verification="quoted", language="en",
+              variant="b",
               first_ms=300.0, total_ms=3000.0),
         event(at(DAY2, 9), "search", "api", text="refund", outcome="no_results", language="en",
               first_ms=10.0, total_ms=10.0),
@@ -87,17 +104,8 @@ def test_normalised_questions() -> None:
     assert normalise("환불 정책？") == "환불 정책"  # the full-width ? is NFKC's ?
 
 
-def test_the_stand_in_verdicts() -> None:
-    verdicts = {v.conversation_id: v for v in simple_verdicts(seeded())}
-    assert set(verdicts) == {"A", "B", "C", "D", "E"}
-    assert verdicts["A"].handed_off and verdicts["A"].thumbs_down and not verdicts["A"].resolved
-    assert verdicts["B"].resolved
-    assert verdicts["C"].not_covered and not verdicts["C"].resolved
-    assert verdicts["D"].resolved and verdicts["D"].variant == "b"
-
-
 def test_daily_figures() -> None:
-    report = build_report(seeded(), DAYS)
+    report = report_of(seeded(), DAYS)
     day1, day2 = report.daily
     assert day1["day"] == "2026-11-20"
     # Day 1: asks a1, b1, c1 and one search; c1 not covered; a1 rated down and handed off.
@@ -112,26 +120,32 @@ def test_daily_figures() -> None:
     # First-content 100, 200, 50 -> sorted 50, 100, 200: p50 is rank 2, p95 rank 3.
     assert (day1["first_ms_p50"], day1["first_ms_p95"]) == (100.0, 200.0)
     assert (day1["total_ms_p50"], day1["total_ms_p95"]) == (1000.0, 2000.0)
-    # Day 2: D answered (resolved); the API search is a question too, with no latency counted.
-    assert (day2["asks"], day2["searches"], day2["conversations"]) == (1, 1, 1)
-    assert day2["resolution_rate"] == 1.0 and day2["handoffs"] == 0
+    # Day 2: D is an agent's question, asked (and timed) but no customer's conversation; the
+    # API search is a question too, with no latency counted.
+    assert (day2["asks"], day2["searches"], day2["conversations"]) == (1, 1, 0)
+    assert day2["resolution_rate"] is None and day2["handoffs"] == 0
     assert day2["first_ms_p50"] == day2["first_ms_p95"] == 300.0
 
 
 def test_totals_over_the_range() -> None:
-    totals = build_report(seeded(), DAYS).totals
-    # E (the day after) is left out: 4 asks, 2 searches, 4 conversations, 2 resolved.
+    totals = report_of(seeded(), DAYS).totals
+    # E (the day after) is left out: 4 asks, 2 searches; 3 customers' conversations (D is an
+    # agent's), of which B resolved.
     assert (totals["asks"], totals["searches"], totals["questions"]) == (4, 2, 6)
-    assert (totals["conversations"], totals["resolved"], totals["resolution_rate"]) == (4, 2, 0.5)
-    assert totals["not_handed_off_rate"] == 0.75
-    assert totals["provisional"] == 0  # simple verdicts are final
+    assert (totals["conversations"], totals["resolved"], totals["resolution_rate"]) == (
+        3,
+        1,
+        0.3333,
+    )
+    assert totals["not_handed_off_rate"] == 0.6667
+    assert totals["provisional"] == 0  # every come-back window has closed
     assert totals["not_covered_rate"] == totals["thumbs_down_rate"] == 0.25
     # First-content 50, 100, 200, 300: p50 rank 2, p95 rank ceil(3.8) = 4.
     assert (totals["first_ms_p50"], totals["first_ms_p95"]) == (100.0, 300.0)
 
 
 def test_questions_per_day_by_series_and_language() -> None:
-    report = build_report(seeded(), DAYS)
+    report = report_of(seeded(), DAYS)
     series = {(r["day"], r["series"]): r["count"] for r in report.by_series}
     assert series == {
         ("2026-11-20", "help search"): 1,
@@ -155,7 +169,7 @@ def test_questions_per_day_by_series_and_language() -> None:
 
 
 def test_top_questions_and_top_failing_questions() -> None:
-    report = build_report(seeded(), DAYS)
+    report = report_of(seeded(), DAYS)
     top = [(r["question"], r["count"]) for r in report.top_questions]
     # "How do I reset the speaker?" and "how do i reset the  speaker" are one question, shown
     # as first written (a tie); then the others by their normalised text.
@@ -171,7 +185,7 @@ def test_top_questions_and_top_failing_questions() -> None:
 
 
 def test_journeys_join_a_visitor_and_a_customer_across_surfaces() -> None:
-    report = build_report(seeded(), DAYS)
+    report = report_of(seeded(), DAYS)
     # v2 and v3 have one event each in the range, the agent and the API none: one journey.
     assert len(report.journeys) == 1
     journey = report.journeys[0]
@@ -195,7 +209,8 @@ def test_journeys_are_most_recent_first_and_capped() -> None:
 
 
 def test_variants() -> None:
-    variants = build_report(seeded(), DAYS).variants
+    variants = report_of(seeded(), DAYS).variants
+    # Variant b served only D, an agent's question: agents are in no experiment's figures.
     assert variants == [
         {
             "variant": "a",
@@ -206,20 +221,11 @@ def test_variants() -> None:
             "total_ms_p50": 1000.0,  # 500, 1000, 2000
             "total_ms_p95": 2000.0,
         },
-        {
-            "variant": "b",
-            "conversations": 1,
-            "resolution_rate": 1.0,
-            "thumbs_down_rate": 0.0,
-            "handoff_rate": 0.0,
-            "total_ms_p50": 3000.0,
-            "total_ms_p95": 3000.0,
-        },
     ]
 
 
 def test_an_empty_range_has_zeros_and_no_rates() -> None:
-    report = build_report([], DAYS)
+    report = report_of([], DAYS)
     assert report.totals["questions"] == 0
     assert report.totals["resolution_rate"] is None
     assert report.totals["first_ms_p50"] is None
@@ -237,5 +243,5 @@ def test_an_empty_range_has_zeros_and_no_rates() -> None:
 @pytest.mark.parametrize("naive", [True, False])
 def test_naive_times_are_utc(naive: bool) -> None:
     when = datetime(2026, 11, 20, 23, 59) if naive else at(DAY1, 23, 59)
-    report = build_report([event(when, "search", "help", text="x")], DAYS)
+    report = report_of([event(when, "search", "help", text="x")])
     assert report.daily[0]["searches"] == 1

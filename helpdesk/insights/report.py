@@ -75,7 +75,7 @@ class DateRange:
 
 class VerdictLike(Protocol):
     """What the report reads from a conversation's verdict (helpdesk.insights.resolution's
-    ``Verdict`` has these, and more; :class:`SimpleVerdict` has only these)."""
+    ``Verdict`` has these, and more)."""
 
     @property
     def conversation_id(self) -> str: ...
@@ -93,60 +93,6 @@ class VerdictLike(Protocol):
     def not_covered(self) -> bool: ...
     @property
     def total_ms(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class SimpleVerdict:
-    """The simple verdict :func:`build_report` falls back on without verdicts: a conversation
-    is resolved when its last question was answered and it got no thumbs-down and no hand-off.
-    The dashboard passes helpdesk.insights.resolution's verdicts instead, whose rule is
-    stricter (a checked answer, no person asked for, no come-back) and leaves out the agents'
-    own conversations."""
-
-    conversation_id: str
-    started_at: datetime
-    variant: str
-    resolved: bool
-    handed_off: bool
-    thumbs_down: bool
-    not_covered: bool
-    first_ms: float | None
-    total_ms: float | None
-
-
-def simple_verdicts(events: Iterable[Event]) -> list[SimpleVerdict]:
-    """One :class:`SimpleVerdict` per conversation that has a question."""
-    asks: dict[str, list[Event]] = defaultdict(list)
-    handed: set[str] = set()
-    down: set[str] = set()
-    for event in events:
-        cid = event.conversation_id
-        if not cid:
-            continue
-        if event.kind == "ask":
-            asks[cid].append(event)
-        elif event.kind == "handoff":
-            handed.add(cid)
-        elif event.kind == "feedback" and event.outcome == "down":
-            down.add(cid)
-    verdicts = []
-    for cid, turns in asks.items():
-        last = turns[-1]
-        not_covered = last.outcome == "not_covered"
-        verdicts.append(
-            SimpleVerdict(
-                conversation_id=cid,
-                started_at=_utc(turns[0].at),
-                variant=turns[0].variant,
-                resolved=last.outcome == "answered" and cid not in handed and cid not in down,
-                handed_off=cid in handed,
-                thumbs_down=cid in down,
-                not_covered=not_covered,
-                first_ms=turns[0].first_ms,
-                total_ms=turns[0].total_ms,
-            )
-        )
-    return verdicts
 
 
 @dataclass(frozen=True)
@@ -181,18 +127,16 @@ class Report:
 def build_report(
     events: Sequence[Event],
     days: DateRange,
-    verdicts: Sequence[VerdictLike] | None = None,
+    verdicts: Sequence[VerdictLike],
     *,
     top: int = TOP,
     journeys: int = JOURNEYS,
 ) -> Report:
     """The report of ``events`` (only those inside ``days`` count), oldest first or not.
-    ``verdicts`` are the conversations' (those that started inside ``days`` count; by default
-    :func:`simple_verdicts`)."""
+    ``verdicts`` are the conversations' (helpdesk.insights.resolution; those that started
+    inside ``days`` count)."""
     since, until = days.since, days.until
     inside = sorted((e for e in events if since <= _utc(e.at) < until), key=lambda e: _utc(e.at))
-    if verdicts is None:
-        verdicts = simple_verdicts(inside)
     verdicts = [v for v in verdicts if since <= _utc(v.started_at) < until]
     return Report(
         range=days,
