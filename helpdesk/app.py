@@ -15,7 +15,6 @@ from .errors import problem_body
 from .service import Helpdesk
 
 EXTENSION = "helpdesk"
-VARIANTS_EXTENSION = "helpdesk.variants"
 # What other sites' pages may call (the widget's endpoints); everything else is same-origin.
 PUBLIC_API = r"/api/(search|ask|ask/stream|feedback|config|handoff(/[A-Za-z0-9_-]+)?)"
 
@@ -32,7 +31,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     from .api.ratelimits import init_rate_limits
     from .api.routes import agent_api, api
     from .credentials import AgentKeys
-    from .experiments import Variants
+    from .experiments import VARIANTS_EXTENSION, Variants
     from .web import web
 
     settings = settings or (helpdesk.settings if helpdesk else Settings.from_env())

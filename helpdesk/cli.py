@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import numpy as np
 
 from .config import Settings
 from .errors import HelpdeskError
@@ -84,7 +83,8 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
     """Serve the HTTP API (waitress) on HOST:PORT."""
     import waitress
 
-    from .app import VARIANTS_EXTENSION, create_app
+    from .app import create_app
+    from .experiments import VARIANTS_EXTENSION
     from .service import Helpdesk
 
     try:
@@ -539,7 +539,7 @@ def resolution_command(
     """The honest resolution rate, the looser "not handed off" rate beside it, and why
     conversations were not resolved; recomputed from the stored events."""
     from .embeddings import USEEmbeddings
-    from .insights.resolution import rates, verdicts
+    from .insights.resolution import embed_with, rates, verdicts
 
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = since.replace(tzinfo=UTC) if since else today - timedelta(days=6)
@@ -548,7 +548,6 @@ def resolution_command(
         _fail(HelpdeskError("--from must be on or before --to", code="bad_range"))
         return
     settings = Settings.from_env(data_dir=data_dir)
-    use = USEEmbeddings()
     try:
         store = _open_store(data_dir, migrate=True)
         try:
@@ -563,7 +562,7 @@ def resolution_command(
         v
         for v in verdicts(
             events,
-            lambda texts: np.asarray(use.embed_documents(texts), dtype=np.float32),
+            embed_with(USEEmbeddings()),
             window_days=settings.comeback_days,
             similarity=settings.comeback_similarity,
         )

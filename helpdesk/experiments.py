@@ -322,6 +322,10 @@ class _VariantHelpdesk(Helpdesk):
         """Nothing of its own to close: the base owns the store and the background work."""
 
 
+# Where the app keeps its Variants (helpdesk.app.create_app puts them there).
+VARIANTS_EXTENSION = "helpdesk.variants"
+
+
 class Variants:
     """One help desk per variant of ``experiment``, sharing ``base``'s edges, each built on its
     first visitor. A variant whose settings are the base's (usually the control) is ``base``.

@@ -18,7 +18,7 @@ from test_handoff import StubClassifier
 
 from helpdesk import create_app
 from helpdesk.config import Settings
-from helpdesk.experiments import Experiment, ExperimentError
+from helpdesk.experiments import VARIANTS_EXTENSION, Experiment, ExperimentError
 from helpdesk.service import Helpdesk
 from helpdesk.store import Event, Store
 
@@ -99,8 +99,8 @@ def test_a_journey_is_recorded_event_by_event(served: tuple[FlaskClient, Helpdes
     assert handoff.data["ticket"] == handed.get_json()["ticket_id"]
 
 
-def test_an_agents_search_and_a_bare_api_call_name_their_surface(
-    served: tuple[FlaskClient, Helpdesk], built: Settings
+def test_a_bare_api_call_names_its_surface_and_no_visitor(
+    served: tuple[FlaskClient, Helpdesk],
 ) -> None:
     client, helpdesk = served
     assert client.get("/api/search?q=zzqx+blorf").status_code == 200
@@ -188,7 +188,7 @@ def test_each_visitor_is_served_and_recorded_by_their_variant(
     assert len(recorded) == 3 * len(visitors)
     for event in recorded:
         assert event.variant == split.variant_for(event.visitor_id), event
-    app.extensions["helpdesk.variants"].close()
+    app.extensions[VARIANTS_EXTENSION].close()
 
 
 def test_a_bad_experiment_file_stops_the_app_with_its_reason(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from conftest import NO_RATE_LIMITS
 from flask.testing import FlaskClient
 
 from helpdesk import create_app
-from helpdesk.api.insights import CSV_COLUMNS, EMBED_EXTENSION
+from helpdesk.api.insights import CSV_COLUMNS, EMBEDDER_EXTENSION
 from helpdesk.config import Settings
 from helpdesk.service import Helpdesk
 from helpdesk.store import Event
@@ -63,9 +63,24 @@ def served(tmp_path: Path) -> Iterator[tuple[FlaskClient, Helpdesk]]:
         store.record_event(event)
     assert store.flush(timeout=10)
     app = create_app(settings, helpdesk)
-    app.extensions[EMBED_EXTENSION] = unrelated
+    app.extensions[EMBEDDER_EXTENSION] = Vectors(unrelated)
     yield app.test_client(), helpdesk
     helpdesk.close()
+
+
+class Vectors:
+    """A stand-in sentence model: ``rows`` gives the vectors of a list of texts."""
+
+    model_id = "stand-in"
+
+    def __init__(self, rows: Callable[[list[str]], np.ndarray]) -> None:
+        self.rows = rows
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, row)) for row in self.rows(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
 
 
 def unrelated(texts: list[str]) -> np.ndarray:
@@ -269,7 +284,7 @@ def test_the_dashboard_shows_the_gap_report_and_the_last_replay(
         '{"candidate": "g-new", "live": "g-old", "fixed": [], "broken": []}', "utf-8"
     )
     app = client.application
-    app.extensions[EMBED_EXTENSION] = by_topic
+    app.extensions[EMBEDDER_EXTENSION] = Vectors(by_topic)
     body = client.get("/api/agent/insights", headers=AGENT).get_json()
     (gap,) = body["gaps"]
     assert gap["size"] == 2 and gap["kind"] == "missing"

@@ -24,29 +24,27 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
 from flask import Response, current_app, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
+from ..embeddings import Embedder
 from ..errors import HelpdeskError, NotFound, UnprocessableRequest
-from ..experiments import Outcome, Variants, compare
+from ..experiments import VARIANTS_EXTENSION, Outcome, Variants, compare
 from ..insights import charts
 from ..insights.gaps import gap_report, gather, nearest_article
 from ..insights.replay import last_replay, promotion_problem
 from ..insights.report import MAX_RANGE_DAYS, DateRange, Report, build_report
-from ..insights.resolution import Embed, verdicts
-from ..service import Helpdesk
+from ..insights.resolution import embed_with, verdicts
 from ..store import Event
 from .requests import choice, reject_unknown
-from .routes import _audit, agent_api
+from .routes import _audit, _helpdesk, agent_api
 
 DEFAULT_DAYS = 7
 # How long a built report is reused (the figures are at most this many seconds old).
 REPORT_TTL = 30.0
 REPORTS_EXTENSION = "helpdesk_insights_reports"
-EMBED_EXTENSION = "helpdesk_insights_embed"
+EMBEDDER_EXTENSION = "helpdesk_insights_embedder"
 GAPS_EXTENSION = "helpdesk_insights_gaps"
-VARIANTS_EXTENSION = "helpdesk.variants"  # helpdesk.app's
 CHART_LANGUAGES = ("en", "ko")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The events' columns, in the CSV's order (``data`` as JSON).
@@ -70,11 +68,6 @@ CSV_COLUMNS = (
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _helpdesk() -> Helpdesk:
-    helpdesk: Helpdesk = current_app.extensions["helpdesk"]
-    return helpdesk
 
 
 def date_range(values: dict[str, str], today: date) -> DateRange:
@@ -147,25 +140,18 @@ def _build(days: DateRange) -> Report:
     events = store.events(days.since, days.until + timedelta(days=settings.comeback_days))
     found = verdicts(
         events,
-        _embed(),
+        embed_with(_embedder()),
         window_days=settings.comeback_days,
         similarity=settings.comeback_similarity,
     )
     return build_report(events, days, found)
 
 
-def _embed() -> Embed:
-    """Sentence vectors for the come-back check: the cross-lingual USE model (loaded on first
-    use), one per app; tests put a stand-in in the app's extensions."""
-    embed: Embed | None = current_app.extensions.get(EMBED_EXTENSION)
-    if embed is None:
-        use = _helpdesk().sentence_embedder()
-
-        def embed(texts: list[str]) -> np.ndarray:
-            return np.asarray(use.embed_documents(texts), dtype=np.float32)
-
-        current_app.extensions[EMBED_EXTENSION] = embed
-    return embed
+def _embedder() -> Embedder:
+    """The sentence model the come-back check and the gap report compare with: the help
+    desk's cross-lingual USE model; tests put a stand-in in the app's extensions."""
+    embedder: Embedder | None = current_app.extensions.get(EMBEDDER_EXTENSION)
+    return embedder or _helpdesk().sentence_embedder()
 
 
 def _report(days: DateRange) -> Report:
@@ -285,20 +271,6 @@ def _comparison(report: Report) -> dict[str, Any] | None:
 # -- the content-gap report and the last replay ---------------------------------------------
 
 
-class _Vectors:
-    """The insights' embed function as an Embedder, for the gap report."""
-
-    def __init__(self, embed: Embed) -> None:
-        self.embed = embed
-        self.model_id = "insights"
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [list(map(float, row)) for row in self.embed(texts)] if texts else []
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
-
-
 def _gaps(days: DateRange) -> list[dict[str, Any]]:
     """The range's content-gap report (helpdesk.insights.gaps), built at most every
     REPORT_TTL seconds per range, like the figures."""
@@ -312,8 +284,7 @@ def _gaps(days: DateRange) -> list[dict[str, Any]]:
     helpdesk = _helpdesk()
     failed = gather(helpdesk.require_store(), days.since, days.until)
     report = [
-        gap.as_json()
-        for gap in gap_report(failed, _Vectors(_embed()), nearest=nearest_article(helpdesk))
+        gap.as_json() for gap in gap_report(failed, _embedder(), nearest=nearest_article(helpdesk))
     ]
     cache[key] = (now, report)
     return report

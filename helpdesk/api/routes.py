@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from flask.typing import ResponseReturnValue
 
 from ..errors import UnprocessableRequest
-from ..experiments import Variants
+from ..experiments import VARIANTS_EXTENSION, Variants
 from ..service import Helpdesk
 from ..store import AuditEntry
 from ..text import SUPPORTED, redact
@@ -58,7 +58,7 @@ def _serving(agent: bool) -> tuple[str, Helpdesk, str | None]:
     A customer's visitor id picks their variant (the same one on every request); agents are
     not part of experiments and always get the base settings."""
     visitor = visitor_id()
-    variants: Variants | None = current_app.extensions.get("helpdesk.variants")
+    variants: Variants | None = current_app.extensions.get(VARIANTS_EXTENSION)
     if agent or variants is None:
         return "", _helpdesk(), visitor
     variant, helpdesk = variants.for_visitor(visitor)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ..embeddings import Embedder
 from ..store import Event
 
 # What a conversation's verdict may name as its reasons, in the order they are checked.
@@ -48,6 +49,11 @@ WINDOW_DAYS = 3
 SIMILARITY = 0.2
 
 Embed = Callable[[list[str]], np.ndarray]
+
+
+def embed_with(embedder: Embedder) -> Embed:
+    """An embedding model as the function :func:`verdicts` takes: texts to rows of vectors."""
+    return lambda texts: np.asarray(embedder.embed_documents(texts), dtype=np.float32)
 
 
 @dataclass(frozen=True)
