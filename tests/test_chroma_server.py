@@ -414,3 +414,114 @@ def test_the_sample_knowledge_base_served_from_the_chroma_server(
         ).json()
         assert body["grounded"] and body["citations"]
     shutil.rmtree(data, ignore_errors=True)
+
+
+# -- token and TLS: the Chroma server behind a proxy that checks both ---------------------------
+
+
+class _TokenProxy:
+    """A TLS reverse proxy in front of the session's Chroma server that forwards only requests
+    carrying ``header: value`` (what a deployment puts in front of `chroma run`, which has no
+    authentication of its own), with a certificate from a throwaway CA."""
+
+    def __init__(self, upstream: ChromaServer, folder: Path, header: str, value: str) -> None:
+        import ssl
+        import subprocess
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.ca = folder / "ca.pem"
+
+        def openssl(arguments: str, *subject: str) -> None:
+            command = ["openssl", *arguments.split(), *subject]
+            subprocess.run(command, check=True, capture_output=True, cwd=folder)
+
+        openssl(
+            "req -x509 -newkey rsa:2048 -nodes -days 1 -keyout ca.key -out ca.pem -subj", "/CN=CA"
+        )
+        openssl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj", "/CN=local")
+        (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+        openssl(
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+            "-out server.pem -extfile san.cnf"
+        )
+        target = f"http://{upstream.host}:{upstream.port}"
+        self.refused = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                if self.headers.get(header) != value:
+                    proxy.refused += 1
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                kept = {k: v for k, v in self.headers.items() if k.lower() in ("content-type",)}
+                answer = httpx.request(
+                    self.command, target + self.path, content=body, headers=kept, timeout=60
+                )
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("content-type", ""))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(folder / "server.pem", folder / "server.key")
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = int(self._server.server_address[1])
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("header", "sent"), [("Authorization", "Bearer s3cret"), ("X-Chroma-Token", "s3cret")]
+)
+def test_token_and_tls_reach_a_protected_chroma_server(
+    make_kb: Callable[..., Path],
+    tmp_path: Path,
+    chroma_server: ChromaServer,
+    prefix: str,
+    helpdesk_for: Callable[[Settings], Helpdesk],
+    header: str,
+    sent: str,
+) -> None:
+    proxy = _TokenProxy(chroma_server, tmp_path, header, sent)
+    try:
+        protected = {
+            "vector_store": "server",
+            "chroma_host": "127.0.0.1",
+            "chroma_port": proxy.port,
+            "chroma_ssl": True,
+            "chroma_ca_bundle": str(proxy.ca),
+            "chroma_prefix": prefix,
+            "exact_search_chunks": 0,
+        }
+        kb = make_kb()
+        settings = _settings(
+            tmp_path / "data", kb, chroma_token="s3cret", chroma_token_header=header, **protected
+        )
+        run_ingest(settings)
+        hits = helpdesk_for(settings).retriever().retrieve(Query("Bluetooth pairing", k=3))
+        assert hits and proxy.refused == 0
+        # Without the token the proxy refuses, and without the CA the certificate is not trusted.
+        for wrong in ({"chroma_token": ""}, {"chroma_token": "s3cret", "chroma_ca_bundle": ""}):
+            other = _settings(
+                tmp_path / "data", kb, **{**protected, "chroma_token_header": header, **wrong}
+            )
+            with pytest.raises(IndexNotReady, match="does not answer"):
+                VectorStore.of(other).client(tmp_path)
+        assert proxy.refused >= 1
+    finally:
+        proxy.stop()

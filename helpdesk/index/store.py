@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,14 +141,18 @@ class VectorStore:
         if self.ssl and self.ca_bundle:
             options["chroma_server_ssl_verify"] = self.ca_bundle
         try:
-            return chromadb.HttpClient(
-                host=self.host,
-                port=self.port,
-                ssl=self.ssl,
-                settings=ChromaSettings(**options),
-                tenant=self.tenant,
-                database=self.database,
-            )
+            with warnings.catch_warnings():
+                # chromadb hands the CA bundle's path to httpx, which would rather have an
+                # SSLContext (chromadb's settings accept only a bool or a path): harmless.
+                warnings.filterwarnings("ignore", "`verify=<str>`", DeprecationWarning)
+                return chromadb.HttpClient(
+                    host=self.host,
+                    port=self.port,
+                    ssl=self.ssl,
+                    settings=ChromaSettings(**options),
+                    tenant=self.tenant,
+                    database=self.database,
+                )
         except Exception as exc:  # connection refused, TLS, auth: all mean "not reachable"
             raise IndexNotReady(f"{self.where} does not answer ({exc})") from exc
 
