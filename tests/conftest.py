@@ -290,7 +290,9 @@ def chroma_server() -> Iterator[ChromaServer]:
 
     import httpx
 
-    chroma = Path(sys.executable).with_name("chroma")
+    chroma = Path(sys.executable).with_name("chroma")  # the venv's, from the chromadb package
+    if not chroma.exists():
+        chroma = Path(shutil.which("chroma") or "chroma")
     root = Path(tempfile.mkdtemp(prefix="helpdesk-chroma-"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

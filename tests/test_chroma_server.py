@@ -264,6 +264,63 @@ def test_an_interrupted_ingest_leaves_no_half_generation_served(
     assert not any(orphan in name for name in _collections(chroma_server, prefix))
 
 
+@pytest.mark.slow
+def test_an_ingest_killed_while_writing_to_the_chroma_server(
+    tmp_path: Path,
+    on_server: Callable[..., Settings],
+    chroma_server: ChromaServer,
+    prefix: str,
+    helpdesk_for: Callable[[Settings], Helpdesk],
+) -> None:
+    """A real `helpdesk ingest` process, SIGKILLed once its new generation's collection is on
+    the server and still filling: the previous generation serves on, and the next ingest
+    completes and deletes the dead one's collection."""
+    import signal
+    import subprocess
+
+    from servers import CLI, environment
+
+    kb = write_files(tmp_path / "kb", SMALL_KB)
+    settings = on_server(kb)
+    served = run_ingest(settings).generation
+    helpdesk = helpdesk_for(settings)
+    assert helpdesk.retriever().retrieve(Query("Bluetooth pairing", k=3))
+    # Enough new chunks (about 2,000) that writing them to Chroma takes a few seconds.
+    body = "Pairing, charging and resetting the devices, step by step. " * 80
+    write_files(kb, {f"generated/page-{i:03}.md": f"# Page {i}\n\n{body}" for i in range(400)})
+    env = environment(
+        {
+            **chroma_server.environment,
+            "HELPDESK_CHROMA_PREFIX": prefix,
+            "HELPDESK_EMBEDDING": "fake",
+            "HELPDESK_EXACT_SEARCH_CHUNKS": "0",
+        }
+    )
+    command = [*CLI, "ingest", "--quiet", "--source", str(kb), "--data-dir", str(settings.data_dir)]
+    process = subprocess.Popen(command, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not [n for n in _collections(chroma_server, prefix) if served not in n]:
+            assert process.poll() is None, "the ingest ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    layout = Layout(settings.data_dir)
+    assert layout.current_name() == served
+    dead = [n for n in _collections(chroma_server, prefix) if served not in n]
+    assert dead  # the killed ingest's collection is still on the server...
+    assert helpdesk.retriever().snapshot.name == served  # ...and nothing serves it
+    assert helpdesk.retriever().retrieve(Query("Bluetooth pairing", k=3))
+
+    report = run_ingest(settings)
+    assert report.generation not in (None, served)
+    left = _collections(chroma_server, prefix)
+    assert not set(dead) & set(left)
+    assert any(report.generation in n for n in left)
+
+
 def test_a_server_never_opens_a_collection_its_generation_does_not_name(
     make_kb: Callable[..., Path], on_server: Callable[..., Settings], chroma_server: ChromaServer
 ) -> None:
@@ -329,7 +386,8 @@ def test_two_app_servers_on_shared_storage_answer_alike_and_move_together(
         "HELPDESK_RELOAD_INTERVAL": "0.2",
         "HELPDESK_DATABASE_URL": postgres_url,
     }
-    ingest(kb, mounts[0], env)
+    # In this process (a subprocess start costs seconds): the same settings the servers read.
+    run_ingest(Settings.from_env(env, source_dir=kb, data_dir=mounts[0]))
     apps = [
         helpdesk_server(f"app{i}", env, tmp_path, source=kb, data_dir=mount)
         for i, mount in enumerate(mounts, 1)
@@ -343,7 +401,7 @@ def test_two_app_servers_on_shared_storage_answer_alike_and_move_together(
 
         # One ingest, from the second machine's mount, moves CURRENT for both.
         write_files(kb, {"manuals/reset.md": EXTRA_MD})
-        ingest(kb, mounts[1], env)
+        run_ingest(Settings.from_env(env, source_dir=kb, data_dir=mounts[1]))
         deadline = time.monotonic() + 30
         while {_generation(app.url) for app in apps} != {Layout(shared).current_name()}:
             assert time.monotonic() < deadline, "an app server did not move to the new generation"
