@@ -21,6 +21,7 @@ from typing import Any
 
 import chromadb
 import httpx
+import numpy as np
 import pytest
 import yaml
 from conftest import SECRET, SMALL_KB, ChromaServer, write_files
@@ -162,6 +163,40 @@ def test_server_mode_ranks_exactly_as_embedded_mode(
     assert [r for r, _ in hits[0]] == [r for r, _ in hits[1]] == [r for r, _ in hits[2]]
     for a, b in zip(hits[0], hits[1], strict=True):
         assert a[1] == pytest.approx(b[1], abs=1e-5)
+
+
+def test_exact_search_is_exact_filtered_and_breaks_ties_by_row(
+    make_kb: Callable[..., Path],
+    tmp_path: Path,
+    helpdesk_for: Callable[[Settings], Helpdesk],
+) -> None:
+    """Below HELPDESK_EXACT_SEARCH_CHUNKS: every allowed row's cosine, the best k, and chunks
+    with the same vector (the same page under two names) always in row order."""
+    copy = SMALL_KB["manuals/speaker.md"]
+    kb = make_kb({**SMALL_KB, "manuals/speaker-copy.md": copy})
+    settings = _settings(tmp_path / "data", kb)
+    run_ingest(settings)
+    helpdesk = helpdesk_for(settings)
+    snapshot = helpdesk.retriever().snapshot
+    assert snapshot.exact
+    vector = helpdesk.embedders[0].embed_query("Bluetooth pairing with your phone")
+    public = {"audience": ("public",)}
+    hits = snapshot.dense(0, vector, 6, public)
+    assert hits == snapshot.dense(0, vector, 6, public)
+    matrix = np.asarray(snapshot.vectors[0], dtype=np.float64)
+    query = np.asarray(vector, dtype=np.float64)
+    cosines = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+    allowed = [r for r, c in enumerate(snapshot.chunks) if c.audience == "public"]
+    best = sorted(allowed, key=lambda r: (-round(cosines[r], 5), r))[:6]
+    assert [r for r, _ in hits] == best
+    assert all(abs(score - cosines[r]) < 1e-5 for r, score in hits)
+    # The two copies' chunks tie; each pair comes lower row first.
+    sources = [snapshot.chunks[r].source for r, _ in hits]
+    assert sources[:2] == ["manuals/speaker.md", "manuals/speaker-copy.md"] or sources[:2] == [
+        "manuals/speaker-copy.md",
+        "manuals/speaker.md",
+    ]
+    assert hits[0][0] < hits[1][0] and hits[0][1] == pytest.approx(hits[1][1])
 
 
 def test_the_audience_filter_is_inside_the_server_query(
