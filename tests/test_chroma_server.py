@@ -229,10 +229,15 @@ def test_generations_are_collections_on_the_server_and_ingest_is_incremental(
 ) -> None:
     kb = make_kb()
     settings = on_server(kb, keep_generations=1)
+    # Another deployment on the same server, whose prefix extends ours: never collected.
+    neighbour = f"{prefix}-prod-g-20000101T000000000000-abcdef__dense-fake-hashed-bow-64"
+    with _client(chroma_server) as client:
+        client.create_collection(neighbour)
     first = run_ingest(settings)
     assert first.embedded == first.chunks
     assert _collections(chroma_server, prefix) == [
-        f"{prefix}-{first.generation}__dense-fake-hashed-bow-64"
+        f"{prefix}-{first.generation}__dense-fake-hashed-bow-64",
+        neighbour,
     ]
     # Only the model's vectors go to the server; the folder has no Chroma of its own.
     folder = Layout(settings.data_dir).current()
@@ -246,7 +251,8 @@ def test_generations_are_collections_on_the_server_and_ingest_is_incremental(
     # keep_generations=1: the first generation's folder and collection are both gone.
     assert second.removed_generations == [first.generation]
     assert _collections(chroma_server, prefix) == [
-        f"{prefix}-{second.generation}__dense-fake-hashed-bow-64"
+        f"{prefix}-{second.generation}__dense-fake-hashed-bow-64",
+        neighbour,
     ]
     helpdesk = helpdesk_for(settings)
     top = helpdesk.retriever().retrieve(Query("reset the speaker volume-down", k=1))

@@ -72,6 +72,7 @@ class Topics:
 
 EMBEDDED = "embedded"
 SERVER = "server"
+_GENERATION = re.compile(r"g-[0-9T]+-[0-9a-f]+")  # Layout.new_generation's names
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,9 @@ class VectorStore:
         start = f"{self.prefix}-"
         if self.mode == EMBEDDED or not collection.startswith(start) or "__" not in collection:
             return None
-        return collection[len(start) :].split("__", 1)[0]
+        owner = collection[len(start) :].split("__", 1)[0]
+        # Only a generation's name: "helpdesk-prod-g-…" is another deployment's, not ours.
+        return owner if _GENERATION.fullmatch(owner) else None
 
     def drop(
         self, generations: Sequence[str] | None = None, *, keep: Sequence[str] = ()
