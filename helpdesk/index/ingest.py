@@ -9,6 +9,7 @@ removes a working article from the help center.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -29,7 +30,9 @@ from ..text import Tokenizer, find_pii
 from ..types import Chunk
 from .generations import FORMAT_VERSION, Layout, read_manifest, write_manifest
 from .store import (
+    EMBEDDED,
     Topics,
+    VectorStore,
     read_chunks,
     read_topic_vectors,
     read_vectors,
@@ -169,6 +172,7 @@ def ingest(
     if not source.is_dir():
         raise IngestError(f"knowledge-base folder {source} does not exist", code="no_source")
     layout = Layout(Path(settings.data_dir))
+    store = VectorStore.of(settings)
     embedders = list(embedders or make_embedders(settings.embedding))
     model_ids = [e.model_id for e in embedders]
     bar = _tqdm if progress else _no_progress
@@ -213,7 +217,7 @@ def ingest(
         if report.up_to_date:
             if candidate:
                 layout.clear_candidate()
-            report.removed_generations = layout.collect_garbage(settings.keep_generations)
+            report.removed_generations = _collect_garbage(layout, store, settings)
             report.generation = None if candidate else layout.current_name()
             report.seconds = time.perf_counter() - started
             return report
@@ -236,13 +240,17 @@ def ingest(
         topic_stores = list(zip(model_ids, topic_matrices, strict=True))
         folder = layout.new_generation()
         try:
-            write_generation(folder, chunks, stores, Tokenizer(), topics, topic_stores)
+            collections = write_generation(
+                folder, chunks, stores, Tokenizer(), topics, topic_stores, store
+            )
             glossary.save(folder / "glossary.json")
-            validate_generation(folder, chunks, stores, topic_stores)
+            validate_generation(folder, chunks, stores, topic_stores, store)
             write_manifest(
                 folder,
                 {
                     "embedding_models": model_ids,
+                    "vector_store": store.mode,
+                    "collections": collections,
                     "source_dir": str(source.resolve()),
                     "chunks": len(chunks),
                     "documents": {name: [c.id for c in doc] for name, doc in documents.items()},
@@ -252,6 +260,8 @@ def ingest(
             )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(Exception):  # the next ingest's garbage collection retries
+                store.drop([folder.name])
             raise
         if candidate:
             layout.set_candidate(folder)
@@ -259,10 +269,26 @@ def ingest(
             layout.switch(folder)
             layout.clear_candidate()
         report.generation = folder.name
-        report.removed_generations = layout.collect_garbage(settings.keep_generations)
+        report.removed_generations = _collect_garbage(layout, store, settings)
         report.seconds = time.perf_counter() - started
         log.info("ingest: %s", report.summary().splitlines()[0])
         return report
+
+
+def _collect_garbage(layout: Layout, store: VectorStore, settings: Settings) -> list[str]:
+    """Remove old and unfinished generations' folders, then, with a Chroma server, every
+    collection of this deployment that no remaining generation owns (a killed ingest's too)."""
+    removed = layout.collect_garbage(settings.keep_generations)
+    if store.mode != EMBEDDED and layout.generations.is_dir():
+        kept = [p.name for p in layout.generations.iterdir() if p.is_dir()]
+        try:
+            dropped = store.drop(keep=kept)
+        except Exception as exc:  # the new generation serves; the next ingest tries again
+            log.warning("could not delete old Chroma collections: %s", exc)
+        else:
+            if dropped:
+                log.info("deleted %d Chroma collections of removed generations", len(dropped))
+    return removed
 
 
 # What a public page should never show. A company publishes its own phone numbers and

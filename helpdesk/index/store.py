@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Settings
 from ..embeddings import Embedder
 from ..errors import IndexModelMismatch, IndexNotReady, IngestError
 from ..text import Tokenizer
@@ -67,13 +70,152 @@ class Topics:
         return cls(list(payload["texts"]), np.asarray(payload["rows"], dtype=np.int64))
 
 
-def _client(path: Path) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+EMBEDDED = "embedded"
+SERVER = "server"
+_GENERATION = re.compile(r"g-[0-9T]+-[0-9a-f]+")  # Layout.new_generation's names
 
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
+
+@dataclass(frozen=True)
+class VectorStore:
+    """Where a generation's dense vectors live, and how they are searched.
+
+    ``embedded``: a Chroma ``PersistentClient`` folder inside the generation (one machine).
+    ``server``: a Chroma server (``chroma run``, or Chroma's distributed/cloud deployment)
+    through ``HttpClient``, with each generation's collections named after it
+    (``PREFIX-GENERATION__dense-MODEL``), so a generation's collections are as immutable as its
+    folder and a server only opens the ones its CURRENT generation's manifest names.
+
+    Indexes of up to ``exact_chunks`` chunks are searched exactly in memory over the
+    generation's vectors-*.npy (which every mode has); larger ones through Chroma's HNSW.
+    """
+
+    mode: str = EMBEDDED
+    host: str = "localhost"
+    port: int = 8000
+    ssl: bool = False
+    ca_bundle: str = ""
+    token: str = ""
+    token_header: str = "Authorization"
+    tenant: str = "default_tenant"
+    database: str = "default_database"
+    prefix: str = "helpdesk"
+    exact_chunks: int = 100_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> VectorStore:
+        return cls(
+            mode=settings.vector_store,
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            ssl=settings.chroma_ssl,
+            ca_bundle=settings.chroma_ca_bundle,
+            token=settings.chroma_token,
+            token_header=settings.chroma_token_header,
+            tenant=settings.chroma_tenant,
+            database=settings.chroma_database,
+            prefix=settings.chroma_prefix,
+            exact_chunks=settings.exact_search_chunks,
+        )
+
+    @property
+    def where(self) -> str:
+        scheme = "https" if self.ssl else "http"
+        return f"the Chroma server {scheme}://{self.host}:{self.port}"
+
+    def client(self, generation: Path) -> Any:
+        """A Chroma client for ``generation``'s collections (close it after use)."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        if self.mode == EMBEDDED:
+            return chromadb.PersistentClient(
+                path=str(generation / "chroma"),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+        options: dict[str, Any] = {"anonymized_telemetry": False, "allow_reset": False}
+        if self.token:
+            options["chroma_client_auth_provider"] = (
+                "chromadb.auth.token_authn.TokenAuthClientProvider"
+            )
+            options["chroma_client_auth_credentials"] = self.token
+            options["chroma_auth_token_transport_header"] = self.token_header
+        if self.ssl and self.ca_bundle:
+            options["chroma_server_ssl_verify"] = self.ca_bundle
+        try:
+            with warnings.catch_warnings():
+                # chromadb hands the CA bundle's path to httpx, which would rather have an
+                # SSLContext (chromadb's settings accept only a bool or a path): harmless.
+                warnings.filterwarnings("ignore", "`verify=<str>`", DeprecationWarning)
+                return chromadb.HttpClient(
+                    host=self.host,
+                    port=self.port,
+                    ssl=self.ssl,
+                    settings=ChromaSettings(**options),
+                    tenant=self.tenant,
+                    database=self.database,
+                )
+        except Exception as exc:  # connection refused, TLS, auth: all mean "not reachable"
+            raise IndexNotReady(f"{self.where} does not answer ({exc})") from exc
+
+    def collection(self, generation: str, model_id: str) -> str:
+        """The name of one model's collection of ``generation``."""
+        if self.mode == EMBEDDED:
+            return collection_name(model_id)
+        return f"{self.prefix}-{generation}__{collection_name(model_id)}"
+
+    def generation_of(self, collection: str) -> str | None:
+        """The generation a server collection of this deployment belongs to, or None."""
+        start = f"{self.prefix}-"
+        if self.mode == EMBEDDED or not collection.startswith(start) or "__" not in collection:
+            return None
+        owner = collection[len(start) :].split("__", 1)[0]
+        # Only a generation's name: "helpdesk-prod-g-…" is another deployment's, not ours.
+        return owner if _GENERATION.fullmatch(owner) else None
+
+    def drop(
+        self, generations: Sequence[str] | None = None, *, keep: Sequence[str] = ()
+    ) -> list[str]:
+        """Delete this deployment's server collections of ``generations`` (None: of every
+        generation not in ``keep``); the embedded mode's go with their folders. Returns the
+        collections deleted."""
+        if self.mode == EMBEDDED:
+            return []
+        client = self.client(Path())
+        dropped = []
+        try:
+            for name in _collection_names(client):
+                owner = self.generation_of(name)
+                if owner is None or owner in keep:
+                    continue
+                if generations is None or owner in generations:
+                    client.delete_collection(name)
+                    dropped.append(name)
+        finally:
+            _close(client)
+        return dropped
+
+
+def _collection_names(client: Any) -> list[str]:
+    names: list[str] = []
+    while True:
+        page = client.list_collections(limit=100, offset=len(names))
+        names.extend(c if isinstance(c, str) else c.name for c in page)
+        if len(page) < 100:
+            return names
+
+
+def close_client(client: Any) -> None:
+    """Close a Chroma client. An ``HttpClient``'s system is its own (chromadb gives each one a
+    fresh identifier), but stopping it leaves its HTTP connection pools (the client's and its
+    admin client's) open, so those are closed too."""
+    client.close()
+    for owner in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(owner, "_server", None), "_session", None)
+        if session is not None:
+            session.close()
+
+
+_close = close_client
 
 
 Matrices = Sequence[tuple[str, np.ndarray]]  # (model id, one row per chunk)
@@ -86,8 +228,11 @@ def write_generation(
     tokenizer: Tokenizer,
     topics: Topics,
     topic_matrices: Matrices,
-) -> None:
-    """Write every store of a new generation (the manifest is the caller's, written last)."""
+    store: VectorStore | None = None,
+) -> dict[str, str]:
+    """Write every store of a new generation (the manifest is the caller's, written last);
+    returns each model's collection name, for the manifest."""
+    store = store or VectorStore()
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as handle:
         for chunk in chunks:
             record = {
@@ -106,12 +251,13 @@ def write_generation(
     LexicalIndex.build(token_lists).save(folder / "bm25")
     TermStats.build(chunks, token_lists).save(folder / "terms.json")
 
-    client = _client(folder / "chroma")
+    names = {model_id: store.collection(folder.name, model_id) for model_id, _ in matrices}
+    client = store.client(folder)
     try:
         for model_id, vectors in matrices:
             np.save(vectors_file(folder, model_id), vectors.astype(np.float32))
             collection = client.create_collection(
-                collection_name(model_id),
+                names[model_id],
                 metadata={"hnsw:space": "cosine", "embedding_model": model_id},
                 embedding_function=None,
             )
@@ -124,11 +270,16 @@ def write_generation(
                     metadatas=[c.metadata() for c in batch],
                 )
     finally:
-        client.close()
+        _close(client)
+    return names
 
 
 def validate_generation(
-    folder: Path, chunks: Sequence[Chunk], matrices: Matrices, topic_matrices: Matrices
+    folder: Path,
+    chunks: Sequence[Chunk],
+    matrices: Matrices,
+    topic_matrices: Matrices,
+    store: VectorStore | None = None,
 ) -> None:
     """Reopen the written generation and check counts and a probe query, or raise IngestError."""
     topics = Topics.load(folder)
@@ -138,10 +289,11 @@ def validate_generation(
         stored = np.load(topic_vectors_file(folder, model_id), mmap_mode="r")
         if stored.shape != vectors.shape or stored.shape[0] != len(topics.texts):
             raise IngestError(f"validation failed: topic vectors ({model_id}) have the wrong shape")
-    client = _client(folder / "chroma")
+    store = store or VectorStore()
+    client = store.client(folder)
     try:
         for model_id, vectors in matrices:
-            collection = client.get_collection(collection_name(model_id))
+            collection = client.get_collection(store.collection(folder.name, model_id))
             count = collection.count()
             if count != len(chunks):
                 raise IngestError(
@@ -151,7 +303,7 @@ def validate_generation(
             if chunks:
                 _check_vectors(collection, model_id, chunks, vectors)
     finally:
-        client.close()
+        _close(client)
     lexical = LexicalIndex.load(folder / "bm25", len(chunks))
     if chunks and lexical.size != len(chunks):
         raise IngestError("validation failed: the lexical index size differs from the chunk count")
@@ -203,10 +355,11 @@ def read_chunks(folder: Path) -> list[Chunk]:
 class Snapshot:
     """A loaded, read-only generation: what one server request searches."""
 
-    def __init__(self, folder: Path, embedders: Sequence[Embedder]) -> None:
-        from langchain_chroma import Chroma
-
+    def __init__(
+        self, folder: Path, embedders: Sequence[Embedder], store: VectorStore | None = None
+    ) -> None:
         self.folder = folder
+        self.store = store or VectorStore()
         self.manifest = read_manifest(folder)
         if self.manifest.get("format") != FORMAT_VERSION:
             raise IndexNotReady(
@@ -224,6 +377,20 @@ class Snapshot:
                 index_models=built_with,
                 configured_models=configured,
             )
+        built_in = str(self.manifest.get("vector_store", EMBEDDED))
+        if built_in != self.store.mode:
+            raise IndexNotReady(
+                f"the index generation {folder.name} keeps its vectors in the {built_in} vector "
+                f"store, but this process is set to HELPDESK_VECTOR_STORE={self.store.mode}; "
+                "set it as the ingest did, or run ingest again"
+            )
+        # The collections the manifest names: a server never opens any other.
+        names = self.manifest.get("collections") or {}
+        self.collections = [
+            str(names.get(e.model_id) or self.store.collection(folder.name, e.model_id))
+            for e in embedders
+        ]
+        self.embedders = list(embedders)
         self.chunks = read_chunks(folder)
         self.row_of = {chunk.id: row for row, chunk in enumerate(self.chunks)}
         self.languages = sorted({chunk.language for chunk in self.chunks if chunk.language})
@@ -237,20 +404,55 @@ class Snapshot:
         self.vectors = read_vectors(folder, configured)
         self.topics = Topics.load(folder)
         self.topic_vectors = read_topic_vectors(folder, configured)
-        self._client = _client(folder / "chroma")
-        self.vectorstores = [
-            Chroma(
-                client=self._client,
-                collection_name=collection_name(embedder.model_id),
-                embedding_function=embedder,  # type: ignore[arg-type]
-            )
-            for embedder in embedders
-        ]
+        self.exact = len(self.chunks) <= self.store.exact_chunks
+        self._norms = _row_norms(self.vectors) if self.exact else []
+        self._client: Any = None
+        self._vectorstores: list[Any] | None = None
+        self._open_lock = threading.Lock()
+        if not self.exact:
+            self.vectorstores  # noqa: B018 (open the collections now: a missing one fails here)
         self._masks: dict[tuple[tuple[str, tuple[str, ...]], ...], np.ndarray] = {}
 
     @property
     def name(self) -> str:
         return self.folder.name
+
+    @property
+    def vectorstores(self) -> list[Any]:
+        """LangChain's ``Chroma`` over each model's collection, opened on first use (an index
+        searched exactly never needs them)."""
+        if self._vectorstores is None:
+            with self._open_lock:
+                if self._vectorstores is None:
+                    self._vectorstores = self._open()
+        return self._vectorstores
+
+    def _open(self) -> list[Any]:
+        from langchain_chroma import Chroma
+
+        client = self.store.client(self.folder)
+        try:
+            for name in self.collections:
+                client.get_collection(name)
+        except IndexNotReady:
+            _close(client)
+            raise
+        except Exception as exc:  # chromadb's NotFoundError, or the server went away
+            _close(client)
+            raise IndexNotReady(
+                f"the index generation {self.name} has no Chroma collection it names "
+                f"({', '.join(self.collections)}): {exc}"
+            ) from exc
+        self._client = client
+        return [
+            Chroma(
+                client=client,
+                collection_name=name,
+                embedding_function=embedder,  # type: ignore[arg-type]
+                create_collection_if_not_exists=False,
+            )
+            for name, embedder in zip(self.collections, self.embedders, strict=True)
+        ]
 
     def filters(self, query: Query) -> dict[str, tuple[str, ...]]:
         """``query``'s filters, with the plans it may read when some documents are limited to
@@ -278,9 +480,13 @@ class Snapshot:
     def dense(
         self, model: int, vector: list[float], k: int, filters: Mapping[str, Sequence[str]]
     ) -> list[tuple[int, float]]:
-        """Top ``k`` (row, cosine similarity) pairs of one model that pass ``filters``."""
+        """Top ``k`` (row, cosine similarity) pairs of one model that pass ``filters``: exact
+        in memory for an index of up to ``store.exact_chunks`` chunks, else Chroma's HNSW with
+        the same filter as its ``where``."""
         if not self.chunks:
             return []
+        if self.exact:
+            return self.exact_dense(model, vector, k, filters)
         hits = self.vectorstores[model].similarity_search_by_vector_with_relevance_scores(
             vector, k=min(k, len(self.chunks)), filter=chroma_where(filters)
         )
@@ -290,6 +496,31 @@ class Snapshot:
             if row is not None:
                 results.append((row, 1.0 - float(distance)))
         return results
+
+    def exact_dense(
+        self, model: int, vector: list[float], k: int, filters: Mapping[str, Sequence[str]]
+    ) -> list[tuple[int, float]]:
+        """:meth:`dense` by brute force: every allowed row's cosine, the best ``k``, ties
+        broken by row, so the same query always gets the same list."""
+        if not self._norms:
+            self._norms = _row_norms(self.vectors)
+        query = np.asarray(vector, dtype=np.float32)
+        length = float(np.linalg.norm(query)) or 1.0
+        # einsum, not @: numpy's BLAS spreads a product this size over threads that, with a
+        # server's concurrent requests on few cores, mostly wait for each other (p50 0.4 ms
+        # against 16 ms at 10k chunks here: scripts/bench_dense.py, docs/deployment.md).
+        products = np.einsum("ij,j->i", self.vectors[model], query)
+        scores = products / (self._norms[model] * length)
+        rows = np.flatnonzero(self.mask(filters)) if filters else np.arange(len(self.chunks))
+        if not len(rows):
+            return []
+        allowed = scores[rows]
+        take = min(k, len(rows))
+        # Every row scoring at least the k-th best, so ties at the cut are broken by row too.
+        kth = np.partition(allowed, len(rows) - take)[len(rows) - take]
+        tied = np.flatnonzero(allowed >= kth)
+        order = tied[np.lexsort((rows[tied], -allowed[tied]))][:take]
+        return [(int(rows[i]), float(allowed[i])) for i in order]
 
     def topic_scores(self, model: int, vector: list[float]) -> np.ndarray:
         """Each chunk row's cosine with ``vector`` by its topic under one model.
@@ -304,7 +535,14 @@ class Snapshot:
         return per_topic[self.topics.rows]
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            _close(self._client)
+
+
+def _row_norms(matrices: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each matrix's row lengths (1 for an all-zero row), for cosines."""
+    norms = (np.linalg.norm(np.asarray(m, dtype=np.float32), axis=1) for m in matrices)
+    return [np.where(n > 0, n, 1.0).astype(np.float32) for n in norms]
 
 
 def _stored(chunk: Chunk, field: str) -> str:
