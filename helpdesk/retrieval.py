@@ -17,16 +17,17 @@ Near-duplicate chunks (the same FAQ in two files, a repeated paragraph) are coll
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
 
-from .embeddings import Embedder, ranker_name
+from .embeddings import Embedder, QueryCache, normalised, ranker_name
 from .glossary import Expander, Glossary, Rewriter, builtin_glossary
 from .index.hits import top_hits
 from .index.store import Snapshot
@@ -73,6 +74,13 @@ COVERAGE_FLOOR = 0.6
 # (9 without); a question naming another product, or about no product, keeps its first passage.
 PRODUCT_BOOST = 0.5
 PRODUCT_FLOOR = 0.7
+
+# Up to this many chunks, each model's dense ranking is an exact product with the generation's
+# vectors in memory instead of a Chroma (HNSW) query: measured on this 2-core machine (see
+# docs/benchmarks.md), a filtered Chroma query took 10 ms at 450 chunks and over 100 ms at 10k,
+# the exact product under 1 ms and about 2 ms. Exact is never worse than HNSW's approximation.
+EXACT_DENSE_CHUNKS = 50_000
+QUERY_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,14 @@ class Retriever:
         reranker: CrossEncoderReranker | None = None,
         rerank_candidates: int = 20,
         typo_tolerance: bool = True,
+        query_caches: Sequence[QueryCache] | None = None,
+        cache_size: int = QUERY_CACHE_SIZE,
+        exact_dense_chunks: int = EXACT_DENSE_CHUNKS,
     ) -> None:
+        """``query_caches`` (one per embedder, in order) remember query embeddings across
+        generations (the service keeps them); without, the retriever makes its own of
+        ``cache_size``, which also bounds the corrections remembered (0: none). Dense rankings
+        are exact in memory for a generation of at most ``exact_dense_chunks`` chunks."""
         self.snapshot = snapshot
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
@@ -186,9 +201,17 @@ class Retriever:
         self.tokenizer = tokenizer
         self.fusion = fusion
         self._products = [chunk.product for chunk in snapshot.chunks]
-        # Help-center traffic repeats itself ("reset password"); the e5 query embedding is the
-        # slowest step of a search, so remember recent ones.
-        self._embed = [functools.lru_cache(maxsize=2048)(e.embed_query) for e in self.embedders]
+        # Help-center traffic repeats itself ("reset password"), and a search box that searches
+        # as the customer types sends the same prefixes again; a query embedding is the slowest
+        # step of a search, so recent ones are remembered, per model.
+        self.query_caches = list(query_caches or [QueryCache(e, cache_size) for e in embedders])
+        if [c.embedder for c in self.query_caches] != self.embedders:
+            raise ValueError("query_caches must be one per embedder, in the embedders' order")
+        self.exact_dense = len(snapshot.chunks) <= exact_dense_chunks
+        # Corrections depend on this generation's words: the cache lives and dies with it.
+        self._corrections: OrderedDict[tuple[str, Reader], Correction] = OrderedDict()
+        self._corrections_size = cache_size
+        self._corrections_lock = threading.Lock()
         glossary = Glossary.load(snapshot.folder / "glossary.json")
         # The knowledge base's own synonyms widen keyword search; with the built-in ones laid
         # under them they also rewrite words no page uses ("pw" -> "password") before retrieval.
@@ -209,24 +232,44 @@ class Retriever:
     def correct(self, text: str, reader: Reader = "public") -> Correction:
         """``text`` with misspelt words corrected (see :mod:`.spelling`). Callers correct a
         question once, where it enters, and pass the corrected text to :meth:`retrieve`, the
-        answer's confidence and the LLM alike."""
+        answer's confidence and the LLM alike. Recent corrections are remembered by normalised
+        text and reader."""
+        key = (normalised(text), reader)
+        with self._corrections_lock:
+            found = self._corrections.get(key)
+            if found is not None:
+                self._corrections.move_to_end(key)
+                return found
+        correction = self._correct(text, reader)
+        if self._corrections_size > 0:
+            with self._corrections_lock:
+                self._corrections[key] = correction
+                while len(self._corrections) > self._corrections_size:
+                    self._corrections.popitem(last=False)
+        return correction
+
+    def _correct(self, text: str, reader: Reader) -> Correction:
         text, rewritten = self.rewriter.rewrite(text, self.snapshot.terms.scope(reader))
         if self.speller is None:
             return Correction(text, tuple(rewritten))
         corrected = self.speller.correct(text, reader)
         return Correction(corrected.text, (*rewritten, *corrected.changes))
 
-    def retrieve(self, query: Query) -> list[Passage]:
-        """The ``query.k`` best passages, fused, filtered and de-duplicated."""
-        candidates = self.rank(query)
+    def retrieve(self, query: Query, models: Collection[int] | None = None) -> list[Passage]:
+        """The ``query.k`` best passages, fused, filtered and de-duplicated.
+
+        ``models`` (indexes into the embedders) limits the dense rankers to those, and skips
+        the reranker: the cheap ranking of a search box while the customer types."""
+        candidates = self.rank(query, models)
         prefer = query.customer_product
-        if self.reranker is None:
+        if self.reranker is None or models is not None:
             return self.fuse(candidates, query.k, prefer)
         pool_k = max(query.k, self.rerank_candidates)
         return self.reranker.rerank(query.text, self.fuse(candidates, pool_k, prefer), query.k)
 
-    def rank(self, query: Query) -> Candidates:
-        """Every ranker's candidates for ``query``, weighted, before fusion."""
+    def rank(self, query: Query, models: Collection[int] | None = None) -> Candidates:
+        """Every ranker's candidates for ``query``, weighted, before fusion (of the dense
+        rankers, only ``models``' when given)."""
         pool = max(self.fusion.candidates, query.k * 3)
         asked = self.tokenizer.tokenize(query.text)
         terms = self.expander.expand(asked)
@@ -238,22 +281,47 @@ class Retriever:
         )
         asked_in = detect_language(query.text)
         names = [ranker_name(e) for e in self.embedders]
-        weights = [self.fusion.weight(name, asked_in, names) for name in names]
-        topic_weights = [self.fusion.weight(f"{name}_topic", asked_in, names) for name in names]
-        lexical_weight = self.fusion.weight("bm25", asked_in, names)
+        # With some models only, weights are those of a setup of these models alone (so one
+        # model silent in the table, like USE on English, still votes when it is the only one).
+        used = range(len(names)) if models is None else sorted(set(models))
+        active = [names[index] for index in used]
+        weights = [
+            self.fusion.weight(name, asked_in, active) if index in used else 0.0
+            for index, name in enumerate(names)
+        ]
+        topic_weights = [
+            self.fusion.weight(f"{name}_topic", asked_in, active) if index in used else 0.0
+            for index, name in enumerate(names)
+        ]
+        lexical_weight = self.fusion.weight("bm25", asked_in, active)
         balancing = [
-            bool(getattr(e, "cross_lingual", False)) and len(languages) > 1 for e in self.embedders
+            bool(getattr(e, "cross_lingual", False)) and len(languages) > 1 and index in used
+            for index, e in enumerate(self.embedders)
         ]
         # A model silent for this question's language is not even asked, except the primary
         # (confidence needs its cosine) and a cross-lingual model balancing a mixed index.
+        primary = used[0] if used else 0
         vectors = [
             embed(query.text)
-            if index == 0 or weights[index] > 0 or topic_weights[index] > 0 or balancing[index]
+            if balancing[index]
+            or (
+                index in used
+                and (index == primary or weights[index] > 0 or topic_weights[index] > 0)
+            )
             else []
-            for index, embed in enumerate(self._embed)
+            for index, embed in enumerate(self.query_caches)
         ]
         topic_scores = [
-            self.snapshot.topic_scores(model, vector) if topic_weights[model] > 0 else None
+            self.snapshot.topic_scores(model, vector)
+            if topic_weights[model] > 0 and len(vector)
+            else None
+            for model, vector in enumerate(vectors)
+        ]
+        # Exact dense scores are computed once per model, then masked per language.
+        dense_scores = [
+            np.asarray(self.snapshot.vectors[model] @ np.asarray(vector, dtype=np.float32))
+            if self.exact_dense and len(vector) and (weights[model] > 0 or balancing[model])
+            else None
             for model, vector in enumerate(vectors)
         ]
         rankings: list[Ranking] = []
@@ -270,9 +338,14 @@ class Retriever:
                     rankings.append(
                         Ranking(f"{names[model]}_topic", language, topic_weights[model], hits)
                     )
-                if weights[model] == 0 and not balancing[model]:
+                if (weights[model] == 0 and not balancing[model]) or not len(vector):
                     continue
-                hits = self.snapshot.dense(model, vector, pool, filters)
+                exact = dense_scores[model]
+                hits = (
+                    top_hits(np.where(mask, exact, -np.inf), pool)
+                    if exact is not None
+                    else self.snapshot.dense(model, vector, pool, filters)
+                )
                 rankings.append(Ranking(names[model], language, weights[model], hits))
                 if balancing[model] and hits:
                     balance[language] = hits[0][1]

@@ -28,7 +28,7 @@ from .answering.prompt import PromptTemplate
 from .answering.verify import Calibration, Verifier, numbers_in
 from .config import Settings, parse_fusion_weights
 from .conversation import ConversationMemory, standalone_question
-from .embeddings import Embedder, USEEmbeddings, make_embedders
+from .embeddings import Embedder, QueryCache, USEEmbeddings, make_embedders
 from .errors import NotFound
 from .escalation import Signals, escalation, person_reply, repeats
 from .frustration import FrustrationClassifier, Mood
@@ -53,6 +53,7 @@ from .text import Tokenizer, detect_language, redact
 from .types import (
     Answer,
     AnswerEvent,
+    Correction,
     CustomerContext,
     Draft,
     Escalation,
@@ -139,6 +140,7 @@ class Helpdesk:
         )
         self._classifier = classifier
         self._own_use: Embedder | None = None
+        self._query_caches: list[QueryCache] | None = None
         # Each question's USE vector by turn id, so the repeated-question rule embeds every
         # question once (its mood brought the vector) and not again on each later turn.
         self._turn_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -212,6 +214,21 @@ class Helpdesk:
             self._embedders = make_embedders(self.settings.embedding)
         return self._embedders
 
+    @property
+    def query_caches(self) -> list[QueryCache]:
+        """Each model's recent query embeddings, kept across index generations (a model's
+        vectors do not depend on the index)."""
+        if self._query_caches is None:
+            size = self.settings.query_cache
+            self._query_caches = [QueryCache(e, size) for e in self.embedders]
+        return self._query_caches
+
+    @functools.cached_property
+    def typing_models(self) -> tuple[int, ...]:
+        """The dense rankers of the cheap search while a customer types: the cross-lingual USE
+        model when the index has it (a few milliseconds a query), else the primary one."""
+        return (self.cross_lingual if self.cross_lingual is not None else 0,)
+
     @functools.cached_property
     def cross_lingual(self) -> int | None:
         """The index of the first cross-lingual model (its cosines compare across languages)."""
@@ -254,6 +271,9 @@ class Helpdesk:
                 reranker=self.reranker,
                 rerank_candidates=self.settings.rerank_candidates,
                 typo_tolerance=self.settings.typo_tolerance,
+                query_caches=self.query_caches,
+                cache_size=self.settings.query_cache,
+                exact_dense_chunks=self.settings.exact_dense_chunks,
             )
             previous, self._retriever = self._retriever, retriever
             log.info("serving index generation %s (%d chunks)", name, len(snapshot.chunks))
@@ -486,13 +506,18 @@ class Helpdesk:
         visitor: str | None = None,
         variant: str = "",
         record: bool = True,
+        mode: str = "full",
     ) -> SearchResults:
         """Up to ``query.k`` articles, best first, each with its best-matching passage and up to
         ``sections`` more of its passages; none when nothing retrieved relates to the query.
         The search is recorded as an event (``surface``, ``visitor``, ``variant``) unless
-        ``record`` is false (the insights' own look-ups are not customers' searches)."""
+        ``record`` is false (the insights' own look-ups are not customers' searches).
+
+        ``mode`` "typing" is the cheap search of a box that searches while the customer types:
+        no typo pass (a half-typed last word is not a typo), BM25 and the fast model only (see
+        :attr:`typing_models`), no reranker. "full", on Enter, is everything."""
         started = time.monotonic()
-        results = self._search(query, sections)
+        results = self._search(query, sections, typing=mode == "typing")
         if not record:
             return results
         elapsed = round((time.monotonic() - started) * 1000, 1)
@@ -513,6 +538,7 @@ class Helpdesk:
                     "corrected": redact(results.correction.text)
                     if results.correction.changes
                     else None,
+                    **({"mode": mode} if mode != "full" else {}),
                 },
             )
         )
@@ -524,12 +550,16 @@ class Helpdesk:
         if store is not None:
             store.record_event(event)
 
-    def _search(self, query: Query, sections: int) -> SearchResults:
+    def _search(self, query: Query, sections: int, typing: bool = False) -> SearchResults:
         retriever = self.retriever()
-        correction = retriever.correct(query.text, query.reader)
+        if typing:
+            correction = Correction(query.text, ())
+        else:
+            correction = retriever.correct(query.text, query.reader)
         query = replace(query, text=correction.text)  # snippets highlight what was searched
         # Several passages often come from one article; ask for enough to fill k articles.
-        passages = retriever.retrieve(replace(query, k=query.k * 3))
+        models = self.typing_models if typing else None
+        passages = retriever.retrieve(replace(query, k=query.k * 3), models)
         model_ids = [e.model_id for e in self.embedders]
         signals = evidence(
             query.text,

@@ -193,15 +193,24 @@ def test_search_as_you_type_shows_the_right_article_first(
 
 
 def test_a_misspelt_search_says_what_it_searched_for(sites: dict[str, str], page: object) -> None:
+    """While typing, the cheap ranker runs (no typo pass: a half-typed word is no typo); Enter
+    runs the full one, which corrects the query and says so."""
     p = page
+    searches: list[str] = []
+    p.on(  # type: ignore[attr-defined]
+        "request", lambda r: searches.append(r.url) if "/api/search?" in r.url else None
+    )
     p.goto(sites["helpdesk"] + "/")  # type: ignore[attr-defined]
     p.fill("#search-input", "factory reset aura speakr")  # type: ignore[attr-defined]
     first = p.locator("#results .result").first  # type: ignore[attr-defined]
     first.wait_for(timeout=15_000)
     href = first.locator("a.result-title").get_attribute("href") or ""
     assert "/en/manuals/aura-speaker" in href, href
+    assert searches and all("mode=typing" in url for url in searches), searches
+    p.press("#search-input", "Enter")  # type: ignore[attr-defined]
     count = p.locator("#results-count")  # type: ignore[attr-defined]
-    count.filter(has_text="factory reset aura speaker").wait_for(timeout=5_000)
+    count.filter(has_text="factory reset aura speaker").wait_for(timeout=15_000)
+    assert "mode=" not in searches[-1], searches
 
 
 def test_results_are_keyboard_navigable(sites: dict[str, str], page: object) -> None:

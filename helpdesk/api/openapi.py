@@ -24,6 +24,7 @@ from .requests import (
     FEEDBACK_REASONS,
     MAX_COMMENT_CHARS,
     MAX_HANDOFF_MESSAGE_CHARS,
+    SEARCH_MODES,
     SURFACES,
     TICKET_STATUSES,
 )
@@ -173,6 +174,13 @@ def _query_parameters(settings: Settings, agent: bool) -> list[dict[str, Any]]:
             "name": "language",
             "in": "query",
             "schema": {"type": "string", "enum": sorted(SUPPORTED)},
+        },
+        {
+            "name": "mode",
+            "in": "query",
+            "description": "typing: the cheap ranking while the customer types (no typo pass, "
+            "BM25 and one fast model); full (the default): everything, for the settled query.",
+            "schema": {"type": "string", "enum": list(SEARCH_MODES)},
         },
     ]
     if agent:

@@ -23,7 +23,9 @@ from ..text import SUPPORTED
 from ..types import CustomerContext, Query, Reader
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-SEARCH_PARAMS = frozenset({"q", "k", "product", "language", "surface"})
+SEARCH_PARAMS = frozenset({"q", "k", "product", "language", "surface", "mode"})
+# "typing": the cheap search of a box that searches while the customer types; "full" on Enter.
+SEARCH_MODES = ("full", "typing")
 # The front ends' anonymous visitor id (one per browser, kept in its localStorage).
 VISITOR_HEADER = "X-Helpdesk-Visitor"
 ASK_FIELDS = frozenset(
@@ -48,6 +50,7 @@ class SearchRequest:
     k: int  # results to return (the query may ask for more, to filter some out)
     only: str | None = None  # an agent's choice: documents of this audience only
     surface: str = "api"
+    mode: str = "full"
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ def search_request(args: Mapping[str, Any], helpdesk: Helpdesk, agent: bool) -> 
     want = k * 3 if only == "internal" else k
     query = _query(text, want, reader, args, helpdesk)
     surface = "agent" if agent else choice(args.get("surface"), "surface", SURFACES) or "api"
-    return SearchRequest(query, k, only, surface)
+    mode = choice(args.get("mode"), "mode", SEARCH_MODES) or "full"
+    return SearchRequest(query, k, only, surface, mode)
 
 
 def visitor_id() -> str | None:

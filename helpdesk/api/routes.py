@@ -77,7 +77,11 @@ def _search(agent: bool) -> ResponseReturnValue:
     variant, helpdesk, visitor = _serving(agent)
     searched = search_request(request.args, helpdesk, agent)
     found = helpdesk.search(
-        searched.query, surface=searched.surface, visitor=visitor, variant=variant
+        searched.query,
+        surface=searched.surface,
+        visitor=visitor,
+        variant=variant,
+        mode=searched.mode,
     )
     hits = [h for h in found.hits if searched.only in (None, h.passage.chunk.audience)]
     if agent:

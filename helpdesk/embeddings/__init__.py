@@ -18,6 +18,8 @@ import hashlib
 import os
 import re
 import threading
+import unicodedata
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -239,6 +241,53 @@ def make_embedders(spec: str) -> list[Embedder]:
     if len(set(ids)) != len(ids):
         raise ConfigError(f"HELPDESK_EMBEDDING names a model twice: {spec!r}")
     return embedders
+
+
+def normalised(text: str) -> str:
+    """The form of a query that caches key on: NFC, whitespace collapsed, trimmed. (Case stays:
+    e5 and USE read "Hub" and "hub" differently.)"""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+class QueryCache:
+    """One model's recent query embeddings, keyed by normalised text: a bounded LRU.
+
+    A search box that searches as the customer types sends the same prefixes again when a word
+    is retyped or a question is popular, and a query embedding is the slowest step of a search.
+    Vectors depend on the model only, not on the index generation, so one cache serves every
+    generation; each model has its own (never a vector of one model for another). Thread-safe;
+    ``size`` 0 turns caching off.
+    """
+
+    def __init__(self, embedder: Embedder, size: int = 2048) -> None:
+        self.embedder = embedder
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> list[float]:
+        """The embedding of ``text`` (of its normalised form), from the cache when there."""
+        key = normalised(text)
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+                self.hits += 1
+                return vector
+            self.misses += 1
+        vector = self.embedder.embed_query(key)  # outside the lock: models run one at a time
+        if self.size > 0:
+            with self._lock:
+                self._vectors[key] = vector
+                self._vectors.move_to_end(key)
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        return vector
+
+    def __len__(self) -> int:
+        return len(self._vectors)
 
 
 def cached(embedder: Embedder, cache_dir: Path) -> Embedder:

@@ -388,7 +388,9 @@
       updateAddress();
       return;
     }
-    state.searchTimer = window.setTimeout(() => runSearch(query), DEBOUNCE_MS);
+    // While the customer types: the cheap ranking (no typo pass, BM25 and one fast model);
+    // Enter, a topic, a filter or a deep link run the full one.
+    state.searchTimer = window.setTimeout(() => runSearch(query, "typing"), DEBOUNCE_MS);
   }
 
   function abortSearch() {
@@ -406,10 +408,11 @@
     els.results.hidden = true;
   }
 
-  async function runSearch(query) {
+  async function runSearch(query, mode = "full") {
     window.clearTimeout(state.searchTimer);
     abortSearch();
     const params = new URLSearchParams({ q: query, k: String(SEARCH_K), surface: "help" });
+    if (mode !== "full") params.set("mode", mode);
     if (els.searchLanguage.value) params.set("language", els.searchLanguage.value);
     if (els.searchProduct.value) params.set("product", els.searchProduct.value);
     els.searchSpinner.hidden = false;
