@@ -277,12 +277,6 @@ class Settings:
         "by normalised text (least recently used go first); 0 turns both caches off.",
         _non_negative_int,
     )
-    exact_dense_chunks: int = setting(
-        50_000,
-        "Up to this many chunks, dense rankings are an exact product with the vectors in "
-        "memory instead of a Chroma query (faster, and exact); 0 always asks Chroma.",
-        _non_negative_int,
-    )
     rrf_k: int = setting(
         10,
         "Reciprocal-rank-fusion constant k (with FUSION=rrf).",

@@ -75,11 +75,6 @@ COVERAGE_FLOOR = 0.6
 PRODUCT_BOOST = 0.5
 PRODUCT_FLOOR = 0.7
 
-# Up to this many chunks, each model's dense ranking is an exact product with the generation's
-# vectors in memory instead of a Chroma (HNSW) query: measured on this 2-core machine (see
-# docs/benchmarks.md), a filtered Chroma query took 10 ms at 450 chunks and over 100 ms at 10k,
-# the exact product under 1 ms and about 2 ms. Exact is never worse than HNSW's approximation.
-EXACT_DENSE_CHUNKS = 50_000
 QUERY_CACHE_SIZE = 2048
 
 
@@ -188,12 +183,10 @@ class Retriever:
         typo_tolerance: bool = True,
         query_caches: Sequence[QueryCache] | None = None,
         cache_size: int = QUERY_CACHE_SIZE,
-        exact_dense_chunks: int = EXACT_DENSE_CHUNKS,
     ) -> None:
         """``query_caches`` (one per embedder, in order) remember query embeddings across
         generations (the service keeps them); without, the retriever makes its own of
-        ``cache_size``, which also bounds the corrections remembered (0: none). Dense rankings
-        are exact in memory for a generation of at most ``exact_dense_chunks`` chunks."""
+        ``cache_size``, which also bounds the corrections remembered (0: none)."""
         self.snapshot = snapshot
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
@@ -207,7 +200,6 @@ class Retriever:
         self.query_caches = list(query_caches or [QueryCache(e, cache_size) for e in embedders])
         if [c.embedder for c in self.query_caches] != self.embedders:
             raise ValueError("query_caches must be one per embedder, in the embedders' order")
-        self.exact_dense = len(snapshot.chunks) <= exact_dense_chunks
         # Corrections depend on this generation's words: the cache lives and dies with it.
         self._corrections: OrderedDict[tuple[str, Reader], Correction] = OrderedDict()
         self._corrections_size = cache_size
@@ -317,10 +309,11 @@ class Retriever:
             else None
             for model, vector in enumerate(vectors)
         ]
-        # Exact dense scores are computed once per model, then masked per language.
+        # Below HELPDESK_EXACT_SEARCH_CHUNKS dense scores are exact, computed once per model,
+        # then picked from per language.
         dense_scores = [
-            np.asarray(self.snapshot.vectors[model] @ np.asarray(vector, dtype=np.float32))
-            if self.exact_dense and len(vector) and (weights[model] > 0 or balancing[model])
+            self.snapshot.cosines(model, vector)
+            if self.snapshot.exact and len(vector) and (weights[model] > 0 or balancing[model])
             else None
             for model, vector in enumerate(vectors)
         ]
@@ -342,7 +335,7 @@ class Retriever:
                     continue
                 exact = dense_scores[model]
                 hits = (
-                    top_hits(np.where(mask, exact, -np.inf), pool)
+                    self.snapshot.best(exact, pool, filters)
                     if exact is not None
                     else self.snapshot.dense(model, vector, pool, filters)
                 )

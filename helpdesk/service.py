@@ -273,7 +273,6 @@ class Helpdesk:
                 typo_tolerance=self.settings.typo_tolerance,
                 query_caches=self.query_caches,
                 cache_size=self.settings.query_cache,
-                exact_dense_chunks=self.settings.exact_dense_chunks,
             )
             previous, self._retriever = self._retriever, retriever
             log.info("serving index generation %s (%d chunks)", name, len(snapshot.chunks))

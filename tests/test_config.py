@@ -38,7 +38,6 @@ ENVIRONMENT = {
     "rrf_k": ("20", 20),
     "typo_tolerance": ("off", False),
     "query_cache": ("0", 0),
-    "exact_dense_chunks": ("0", 0),
     "fusion_weights": ("en:minilm=0.5;ko:bm25=1", "en:minilm=0.5;ko:bm25=1"),
     "reranker": ("/models/cross-encoder", "/models/cross-encoder"),
     "rerank_candidates": ("12", 12),

@@ -134,25 +134,6 @@ def test_corrections_are_cached_per_generation_and_embeddings_across(
     assert model.calls.count("connect the speaker") == 1
 
 
-def test_exact_dense_rankings_match_chroma(built: Settings) -> None:
-    helpdesk = Helpdesk(built, store=None)
-    exact = helpdesk.retriever()
-    assert exact.exact_dense
-    chroma = Retriever(
-        exact.snapshot,
-        helpdesk.embedders,
-        helpdesk.tokenizer,
-        exact.fusion,
-        exact_dense_chunks=0,
-    )
-    assert not chroma.exact_dense
-    for text in ("connect the speaker to Wi-Fi", "warranty length", "motion alert at the door"):
-        query = Query(text, k=5)
-        assert [p.chunk.id for p in exact.retrieve(query)] == [
-            p.chunk.id for p in chroma.retrieve(query)
-        ]
-
-
 def test_typing_mode_skips_the_typo_pass_and_finds_the_same_article(client: FlaskClient) -> None:
     full = client.get("/api/search?q=How+long+is+the+warranty").get_json()
     typing = client.get("/api/search?q=How+long+is+the+warranty&mode=typing").get_json()

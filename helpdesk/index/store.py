@@ -502,6 +502,11 @@ class Snapshot:
     ) -> list[tuple[int, float]]:
         """:meth:`dense` by brute force: every allowed row's cosine, the best ``k``, ties
         broken by row, so the same query always gets the same list."""
+        return self.best(self.cosines(model, vector), k, filters)
+
+    def cosines(self, model: int, vector: list[float]) -> np.ndarray:
+        """Every chunk row's cosine with ``vector`` under one model: a search computes this once
+        per model and picks from it per language with :meth:`best`."""
         if not self._norms:
             self._norms = _row_norms(self.vectors)
         query = np.asarray(vector, dtype=np.float32)
@@ -510,7 +515,14 @@ class Snapshot:
         # server's concurrent requests on few cores, mostly wait for each other (p50 0.4 ms
         # against 16 ms at 10k chunks here: scripts/bench_dense.py, docs/deployment.md).
         products = np.einsum("ij,j->i", self.vectors[model], query)
-        scores = products / (self._norms[model] * length)
+        result: np.ndarray = products / (self._norms[model] * length)
+        return result
+
+    def best(
+        self, scores: np.ndarray, k: int, filters: Mapping[str, Sequence[str]]
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best (row, score) pairs of ``scores`` among the rows ``filters`` allow,
+        ties broken by row, so the same query always gets the same list."""
         rows = np.flatnonzero(self.mask(filters)) if filters else np.arange(len(self.chunks))
         if not len(rows):
             return []
