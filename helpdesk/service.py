@@ -318,6 +318,31 @@ class Helpdesk:
             self.store()
             self._warm_for = retriever.snapshot.name
 
+    def warm_models(self) -> None:
+        """Load the models, and nothing that belongs to one process: the embedding models, the
+        Korean analyser, the frustration classifier and the verifier (USE), the reranker and
+        an in-process LLM; not the index (its Chroma client), not the store (its engine and
+        writer thread). `helpdesk serve --workers N` calls it before the fork, so the workers
+        share these pages; each worker then opens the index itself (:meth:`warm_up`)."""
+        for embedder in self.embedders:
+            embedder.embed_query("warm up 준비")
+        self.tokenizer.tokenize("환불은 며칠 안에 받을 수 있나요?")
+        self.classifier.warm_up()
+        if self.reranker is not None:
+            self.reranker.warm_up()
+        if self.llm is not None:
+            self.llm.warm_up()
+            self.verifier.prepare(["warm up 준비"])
+
+    def release_store(self) -> None:
+        """Close the store and forget it; the next use opens it again. `helpdesk serve
+        --workers N` migrates the database once in the master, then releases it, so no engine
+        or writer thread crosses the fork."""
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
     # -- feedback and hand-off --------------------------------------------------------------
 
     def record_feedback(
