@@ -102,7 +102,7 @@ class LLMServer:
             *["--model_alias", LLM_ALIAS, "--host", "127.0.0.1", "--port", str(self.port)],
             *["--n_threads", str(self.settings.llm_threads)],
             *["--n_ctx", str(self.settings.llm_context)],
-            *["--interrupt_requests", "False", "--api_key", self.key],
+            *["--interrupt_requests", "False"],
         ]
 
     def start(self) -> None:
@@ -116,7 +116,9 @@ class LLMServer:
                 f"endpoint): {error}"
             ) from None
         command = self.command()
-        self.process = subprocess.Popen(command, preexec_fn=_die_with_parent)
+        # The key by environment (pydantic-settings reads API_KEY), not in ps's view.
+        env = {**os.environ, "API_KEY": self.key}
+        self.process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
         log.info("shared LLM server (pid %d) at %s", self.process.pid, self.base_url)
 
     def wait(self, timeout: float = LLM_SERVER_START_SECONDS) -> None:
