@@ -204,7 +204,10 @@ def test_workers_share_one_llm_server_that_is_bounded_and_stopped_with_serve(
     ingest()
     settings = {
         "HELPDESK_LLM": "llamacpp",
-        "HELPDESK_LLM_MAX_TOKENS": "40",
+        # A short prompt and a short answer: the point is who writes it, not how well.
+        "HELPDESK_LLM_MAX_TOKENS": "16",
+        "HELPDESK_LLM_PASSAGES": "1",
+        "HELPDESK_LLM_PASSAGE_CHARS": "300",
         # One question in the model's hands on the whole machine: with 2 workers, 1 each.
         "HELPDESK_LLM_QUEUE": "1",
         "HELPDESK_LLM_FIRST_TOKEN_TIMEOUT": "90",
@@ -234,7 +237,10 @@ def test_workers_share_one_llm_server_that_is_bounded_and_stopped_with_serve(
                     body = "\n".join(response.iter_lines())
                     streams.append(
                         [
-                            (block.split("\n")[0].removeprefix("event: "), {})
+                            (
+                                block.split("\n")[0].removeprefix("event: "),
+                                json.loads(block.split("\n", 1)[1].removeprefix("data: ")),
+                            )
                             for block in body.split("\n\n")
                             if block.strip()
                         ]
@@ -252,17 +258,14 @@ def test_workers_share_one_llm_server_that_is_bounded_and_stopped_with_serve(
         assert 1 <= codes.count(200) <= 2 and 503 in codes, (statuses, serve.log_text()[-3000:])
         assert set(codes) <= {200, 503}, statuses
         assert all(retry for code, retry in statuses if code == 503)
-        for names in ([n for n, _ in events] for events in streams):
+        for events in streams:
+            names = [name for name, _ in events]
             assert names[0] == "sources" and names[-1] == "final", names
-        final = httpx.post(
-            f"{serve.url}/api/ask",
-            json={"question": "How do I factory reset my Aura Speaker?"},
-            timeout=180,
-        ).json()
-        # The workers' backend is openai, pointed at the shared server (or the extractive
-        # answer with its reason, when the busy machine made it too slow).
-        assert final["generated_by"] in {"openai", "extractive"}, final
-        assert final["generated_by"] == "openai" or final.get("fallback_reason"), final
+            # The workers' backend is openai, pointed at the shared server (or the extractive
+            # answer with its reason, when the busy machine made it too slow).
+            final = events[-1][1]
+            assert final["generated_by"] in {"openai", "extractive"}, final
+            assert final["generated_by"] == "openai" or final.get("fallback_reason"), final
     # `helpdesk serve` stopped: the LLM server went with it.
     deadline = time.monotonic() + 30
     while Path(f"/proc/{llm[0]}").exists() and "llama_cpp" in _command(llm[0]):
