@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import gc
 import logging
 import os
 import secrets
@@ -287,6 +288,10 @@ def build(settings: Settings, workers: int) -> Any:
     except BaseException:
         helpdesk.close()
         raise
+    # What is loaded stays out of the cyclic collector's reach: its passes in the workers
+    # would write to every object's header, copying the pages the workers share.
+    gc.collect()
+    gc.freeze()
     return app
 
 

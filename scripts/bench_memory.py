@@ -63,12 +63,14 @@ def _environment(llm: str) -> dict[str, str]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    """RSS and PSS of one process, in MiB."""
+    """RSS, PSS and USS of one process, in MiB."""
     values: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         key, _, rest = line.partition(":")
-        if key in ("Rss", "Pss"):
+        if key in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
             values[key.lower()] = int(rest.split()[0]) / 1024
+    # USS: the pages only this process maps, what it costs beyond the pages it shares.
+    values["uss"] = values.pop("private_clean") + values.pop("private_dirty")
     return values
 
 
@@ -160,20 +162,21 @@ def measure(
         "processes": rows,
         "total_rss": round(sum(r["rss"] for r in rows), 1),
         "total_pss": round(sum(r["pss"] for r in rows), 1),
+        "total_uss": round(sum(r["uss"] for r in rows), 1),
     }
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    lines = ["| workers | process | RSS MiB | PSS MiB |", "|---|---|---|---|"]
+    lines = ["| workers | process | RSS MiB | PSS MiB | USS MiB |", "|---|---|---|---|---|"]
     for result in results:
         for row in result["processes"]:
             lines.append(
                 f"| {result['workers']} | {row['role']} {row['pid']} | "
-                f"{row['rss']:.0f} | {row['pss']:.0f} |"
+                f"{row['rss']:.0f} | {row['pss']:.0f} | {row['uss']:.0f} |"
             )
         lines.append(
             f"| {result['workers']} | **total** | **{result['total_rss']:.0f}** | "
-            f"**{result['total_pss']:.0f}** |"
+            f"**{result['total_pss']:.0f}** | **{result['total_uss']:.0f}** |"
         )
     return "\n".join(lines)
 
