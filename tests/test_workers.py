@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import KNOWLEDGE_BASE, Server, helpdesk_server, ingest, running
+from servers import KNOWLEDGE_BASE, Server, WebhookReceiver, helpdesk_server, ingest, running
 
 # The HTTP tests of the single-process suite, run here against the `server` fixture below.
 from test_integration import (
@@ -61,14 +61,34 @@ def test_the_llm_queue_bound_is_the_machines_not_each_workers() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The integration suite's server, with two workers."""
+def receiver() -> Iterator[WebhookReceiver]:
+    hook = WebhookReceiver().start()
+    yield hook
+    hook.stop()
+
+
+@pytest.fixture(scope="module")
+def workers_server(
+    tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver
+) -> Iterator[Server]:
+    """The integration suite's server, with two workers, posting tickets to ``receiver``, and
+    its own database (the data folder's is shared with other suites)."""
     ingest()
-    serve = helpdesk_server(
-        "workers", {"HELPDESK_LLM": "extractive", **WORKERS}, tmp_path_factory.mktemp("workers")
-    )
+    folder = tmp_path_factory.mktemp("workers")
+    settings = {
+        "HELPDESK_LLM": "extractive",
+        "HELPDESK_WEBHOOK_URL": receiver.url,
+        "HELPDESK_DATABASE_URL": f"sqlite:///{folder / 'helpdesk.db'}",
+        **WORKERS,
+    }
+    serve = helpdesk_server("workers", settings, folder)
     with running([serve], timeout=180):
-        yield serve.url
+        yield serve
+
+
+@pytest.fixture(scope="module")
+def server(workers_server: Server) -> str:
+    return workers_server.url
 
 
 def _readyz(url: str, requests: int = 20) -> list[dict[str, Any]]:
@@ -271,3 +291,27 @@ def test_workers_share_one_llm_server_that_is_bounded_and_stopped_with_serve(
     while Path(f"/proc/{llm[0]}").exists() and "llama_cpp" in _command(llm[0]):
         assert time.monotonic() < deadline, "the shared LLM server outlived helpdesk serve"
         time.sleep(0.5)
+
+
+def test_hand_offs_from_both_workers_are_posted_once_by_one_of_them(
+    workers_server: Server, receiver: WebhookReceiver
+) -> None:
+    url = workers_server.url
+    tickets: list[str] = []
+    for _ in range(4):
+        answer = httpx.post(
+            f"{url}/api/ask", json={"question": "I want to talk to a person"}, timeout=60
+        ).json()
+        created = httpx.post(
+            f"{url}/api/handoff", json={"conversation_id": answer["conversation_id"]}, timeout=30
+        )
+        assert created.status_code == 201, created.text
+        tickets.append(created.json()["ticket_id"])
+    deadline = time.monotonic() + 30
+    while len(receiver.tickets) < len(tickets) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # a second deliverer would post them again meanwhile
+    assert sorted(t["id"] for t in receiver.tickets.values()) == sorted(tickets)
+    assert len(receiver.requests) == len(tickets), receiver.keys
+    log = workers_server.log_text()
+    assert log.count("runs the webhook deliveries and the retention purge") == 1, log[-3000:]
