@@ -57,6 +57,21 @@ def test_the_llm_queue_bound_is_the_machines_not_each_workers() -> None:
     assert per_worker_queue(2, 8) == 0
 
 
+def test_warming_the_models_before_the_fork_opens_neither_index_nor_store(tmp_path: Path) -> None:
+    from helpdesk.config import Settings
+    from helpdesk.service import Helpdesk
+
+    # No index in this data folder: opening it would raise IndexNotReady.
+    settings = Settings.from_env({}, data_dir=tmp_path, embedding="fake", llm="extractive")
+    helpdesk = Helpdesk(settings)
+    helpdesk.warm_models()
+    assert helpdesk._retriever is None
+    assert helpdesk._store is None
+    helpdesk.store()
+    helpdesk.release_store()
+    assert helpdesk._store is None and (tmp_path / "helpdesk.db").is_file()
+
+
 # ------------------------------------------------------------------------------ HTTP and SSE
 
 
