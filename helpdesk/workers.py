@@ -202,6 +202,11 @@ class _BackgroundClaim:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         while not self.stop.is_set():
+            if self.helpdesk.store() is None:
+                # The database is away: the work could not start, so leave the lock to a
+                # worker that can, or to this one later.
+                self.stop.wait(CLAIM_EVERY_SECONDS)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
