@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 _CLOSE_AFTER_SECONDS = 60.0
 # After the database failed to open, how long until the next try (answers flow meanwhile).
 _STORE_RETRY_SECONDS = 30.0
+# How long a hand-off waits for a conversation's turns that another worker has still queued.
+_OTHER_WORKERS_WRITE_SECONDS = 2.0
 # How often `helpdesk serve` purges data older than HELPDESK_RETENTION_DAYS.
 _PURGE_EVERY_SECONDS = 3600.0
 # Earlier turns read for the escalation rules (a repeated question, two "not covered" in a row).
@@ -402,6 +404,13 @@ class Helpdesk:
         agent's), or NotFound."""
         store.flush(timeout=2.0)  # this process's own last turn, if it is still queued
         turns = store.turns(conversation_id)
+        if not turns and self.settings.workers > 1:
+            # The answer may have come from another worker, its turn still in that worker's
+            # write queue (written within milliseconds, unless the database is slow).
+            deadline = time.monotonic() + _OTHER_WORKERS_WRITE_SECONDS
+            while not turns and time.monotonic() < deadline:
+                time.sleep(0.05)
+                turns = store.turns(conversation_id)
         if not turns or (reader == "public" and any(t.reader != "public" for t in turns)):
             raise NotFound(
                 "no conversation with that id: ask a question first, and send the "
