@@ -79,8 +79,20 @@ def ingest(source: Path | None, data_dir: Path | None, quiet: bool, candidate: b
 @_common
 @click.option("--host", help="Address to listen on.")
 @click.option("--port", type=int, help="Port to listen on.")
-def serve(source: Path | None, data_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Serve the HTTP API (waitress) on HOST:PORT."""
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes (default HELPDESK_WORKERS, 1): more than 1 serves with gunicorn, "
+    "the models loaded once before the fork.",
+)
+def serve(
+    source: Path | None,
+    data_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+) -> None:
+    """Serve the HTTP API on HOST:PORT: waitress in one process, or gunicorn with --workers."""
     import waitress
 
     from .app import create_app
@@ -88,11 +100,14 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
     from .service import Helpdesk
 
     try:
-        settings = _settings(source, data_dir, host=host, port=port)
+        settings = _settings(source, data_dir, host=host, port=port, workers=workers)
     except HelpdeskError as error:
         _fail(error)
         return
     logging.getLogger().setLevel(settings.log_level)
+    if settings.workers > 1:
+        _serve_workers(settings)
+        return
     helpdesk = Helpdesk(settings)
     try:
         app = create_app(settings, helpdesk)  # a bad HELPDESK_EXPERIMENT file fails here
@@ -126,6 +141,22 @@ def serve(source: Path | None, data_dir: Path | None, host: str | None, port: in
         )
     finally:
         variants.close()  # the variants, then the base and its store
+
+
+def _serve_workers(settings: Settings) -> None:
+    """`helpdesk serve --workers N`: gunicorn, see :mod:`helpdesk.workers`."""
+    from . import workers
+
+    click.echo(
+        f"helpdesk: serving {settings.data_dir} on http://{settings.host}:{settings.port} "
+        f"with {settings.workers} workers"
+    )
+    # Until gunicorn takes the signals over: a stop still stops the shared LLM server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        workers.serve(settings, settings.workers)
+    except HelpdeskError as error:
+        _fail(error)
 
 
 @main.command()

@@ -482,7 +482,14 @@ class Settings:
     )
     threads: int = setting(
         4,
-        "Worker threads of `helpdesk serve`.",
+        "Worker threads of `helpdesk serve` (per worker process with WORKERS > 1).",
+        _positive_int,
+    )
+    workers: int = setting(
+        1,
+        "Worker processes of `helpdesk serve`: 1 serves with waitress in one process; more "
+        "serve with gunicorn (gthread workers), the models loaded once before the fork, and "
+        "with LLM=llamacpp one shared llama-cpp-python server that every worker calls.",
         _positive_int,
     )
     trusted_proxies: int = setting(

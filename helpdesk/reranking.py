@@ -31,6 +31,10 @@ class CrossEncoderReranker:
             self._model = CrossEncoder(self.name_or_path, device="cpu")
         return self._model
 
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first question."""
+        self._get()
+
     def scores(self, question: str, passages: list[Passage]) -> list[float]:
         """The cross-encoder's relevance score of each passage for ``question``."""
         if not passages:

@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 _CLOSE_AFTER_SECONDS = 60.0
 # After the database failed to open, how long until the next try (answers flow meanwhile).
 _STORE_RETRY_SECONDS = 30.0
+# How long a hand-off waits for a conversation's turns that another worker has still queued.
+_OTHER_WORKERS_WRITE_SECONDS = 2.0
 # How often `helpdesk serve` purges data older than HELPDESK_RETENTION_DAYS.
 _PURGE_EVERY_SECONDS = 3600.0
 # Earlier turns read for the escalation rules (a repeated question, two "not covered" in a row).
@@ -337,6 +339,31 @@ class Helpdesk:
             self.store()
             self._warm_for = retriever.snapshot.name
 
+    def warm_models(self) -> None:
+        """Load the models, and nothing that belongs to one process: the embedding models, the
+        Korean analyser, the frustration classifier and the verifier (USE), the reranker and
+        an in-process LLM; not the index (its Chroma client), not the store (its engine and
+        writer thread). `helpdesk serve --workers N` calls it before the fork, so the workers
+        share these pages; each worker then opens the index itself (:meth:`warm_up`)."""
+        for embedder in self.embedders:
+            embedder.embed_query("warm up 준비")
+        self.tokenizer.tokenize("환불은 며칠 안에 받을 수 있나요?")
+        self.classifier.warm_up()
+        if self.reranker is not None:
+            self.reranker.warm_up()
+        if self.llm is not None:
+            self.llm.warm_up()
+            self.verifier.prepare(["warm up 준비"])
+
+    def release_store(self) -> None:
+        """Close the store and forget it; the next use opens it again. `helpdesk serve
+        --workers N` migrates the database once in the master, then releases it, so no engine
+        or writer thread crosses the fork."""
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
     # -- feedback and hand-off --------------------------------------------------------------
 
     def record_feedback(
@@ -396,6 +423,13 @@ class Helpdesk:
         agent's), or NotFound."""
         store.flush(timeout=2.0)  # this process's own last turn, if it is still queued
         turns = store.turns(conversation_id)
+        if not turns and self.settings.workers > 1:
+            # The answer may have come from another worker, its turn still in that worker's
+            # write queue (written within milliseconds, unless the database is slow).
+            deadline = time.monotonic() + _OTHER_WORKERS_WRITE_SECONDS
+            while not turns and time.monotonic() < deadline:
+                time.sleep(0.05)
+                turns = store.turns(conversation_id)
         if not turns or (reader == "public" and any(t.reader != "public" for t in turns)):
             raise NotFound(
                 "no conversation with that id: ask a question first, and send the "

@@ -79,6 +79,7 @@ ENVIRONMENT = {
     "host": ("0.0.0.0", "0.0.0.0"),
     "port": ("8080", 8080),
     "threads": ("8", 8),
+    "workers": ("4", 4),
     "trusted_proxies": ("1", 1),
     "rate_limit": ("60/minute;1000/hour", "60/minute;1000/hour"),
     "rate_limit_ask": ("10/minute", "10/minute"),

@@ -5,6 +5,7 @@ and readiness. Search and ask are implemented once, for either reader.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -277,6 +278,8 @@ def readyz() -> ResponseReturnValue:
         {
             "status": "ready",
             "generation": snapshot.name,
+            # Which process answered: with several workers, each reports its own generation.
+            "pid": os.getpid(),
             "chunks": len(snapshot.chunks),
             "embedding_models": snapshot.manifest.get("embedding_models"),
             # Writes queued, written, retried and dropped: a database that is away shows here,
