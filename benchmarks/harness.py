@@ -437,3 +437,31 @@ def llm_streams(
         )
         time.sleep(3)
     return rows
+
+
+# -- precomputed embeddings -------------------------------------------------------------------
+
+
+def prime_embedding_cache(source: Path, cache_dir: Path, spec: str) -> dict[str, Any]:
+    """Fill the embedding cache with every text an ingest of ``source`` will embed (its chunks
+    and their topics), through the same :func:`helpdesk.embeddings.cached` wrapper ingest uses,
+    so ingest finds them by content hash. Untimed: the curves' larger sizes read these."""
+    from helpdesk.config import Settings
+    from helpdesk.documents import chunk_document, discover, load_document
+    from helpdesk.embeddings import cached, make_embedder
+    from helpdesk.index.store import Topics
+
+    started = time.perf_counter()
+    settings = Settings()
+    chunks = []
+    for path in discover(source):
+        document = load_document(path, source)
+        chunks.extend(chunk_document(document, settings.chunk_size, settings.chunk_overlap))
+    texts = [c.embed_text for c in chunks] + Topics.of(chunks).texts
+    model = make_embedder(spec)
+    if hasattr(model, "threads"):
+        model.threads = os.cpu_count() or 1  # untimed: use the whole machine
+    embedder = cached(model, cache_dir)
+    for start in range(0, len(texts), 256):
+        embedder.embed_documents(texts[start : start + 256])
+    return {"texts": len(texts), "seconds": round(time.perf_counter() - started, 1)}

