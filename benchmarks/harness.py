@@ -360,15 +360,19 @@ def locust_run(
     with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     row = rows["Aggregated"]
+
+    def ms(key: str) -> float | None:  # "N/A" when nothing answered in the time
+        return None if row[key] in ("N/A", "") else float(row[key])
+
     return {
         "endpoint": endpoint,
         "clients": clients,
         "requests": int(row["Request Count"]),
         "failures": int(row["Failure Count"]),
         "requests_per_s": round(float(row["Requests/s"]), 1),
-        "p50_ms": float(row["50%"]),
-        "p95_ms": float(row["95%"]),
-        "p99_ms": float(row["99%"]),
+        "p50_ms": ms("50%"),
+        "p95_ms": ms("95%"),
+        "p99_ms": ms("99%"),
         "mean_ms": round(float(row["Average Response Time"]), 1),
     }
 

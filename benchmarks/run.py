@@ -386,9 +386,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="Print the JSON instead of tables.")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.sizes = args.sizes or ([200] if quick else [1000, 10000, 50000])
+    args.sizes = args.sizes or ([200] if quick else [1000, 10000])
     args.clients = args.clients or ([1, 4] if quick else [1, 4, 16, 64])
-    args.seconds = args.seconds or (3.0 if quick else 10.0)
+    args.seconds = args.seconds or (5.0 if quick else 10.0)
     args.encode_sample = args.encode_sample or (64 if quick else 512)
     args.llm_levels = args.llm_levels or ([1] if quick else [1, 2, 4])
     return args
