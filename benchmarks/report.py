@@ -244,6 +244,7 @@ def format_tables(report: dict[str, Any]) -> str:
                         r["draft_p50_s"],
                     ]
                     for r in llm["levels"]
+                    if "streams" in r
                 ],
             )
         )
