@@ -538,14 +538,14 @@ class Settings:
             raw = environ.get(setting.variable)
             if raw is None:
                 continue
-            values[setting.name] = _parse(setting, raw, setting.variable)
+            values[setting.name] = parse_setting(setting, raw, setting.variable)
         for name, value in overrides.items():
             if value is None:
                 continue
             if name not in _BY_NAME:
                 raise ConfigError(f"unknown setting {name!r}")
             if isinstance(value, str) and _BY_NAME[name].parse is not str:
-                value = _parse(_BY_NAME[name], value, f"--{name.replace('_', '-')}")
+                value = parse_setting(_BY_NAME[name], value, f"--{name.replace('_', '-')}")
             values[name] = value
         settings = cls(**values)
         settings.validate()
@@ -623,7 +623,9 @@ SETTINGS: tuple[Setting, ...] = tuple(
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def _parse(setting: Setting, raw: str, where: str) -> Any:
+def parse_setting(setting: Setting, raw: str, where: str) -> Any:
+    """``raw`` as ``setting``'s value (its parser, then its choices, case aside); ConfigError
+    naming ``where`` when it is not one."""
     try:
         value = setting.parse(raw)
     except (TypeError, ValueError) as exc:

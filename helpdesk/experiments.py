@@ -33,7 +33,7 @@ from scipy import stats
 
 from .answering.prompt import PromptTemplate
 from .answering.verify import Verifier
-from .config import SETTINGS, Setting, Settings
+from .config import SETTINGS, Setting, Settings, parse_setting
 from .embeddings import Embedder
 from .errors import ConfigError
 from .frustration import FrustrationClassifier
@@ -238,17 +238,9 @@ def _overrides(where: str, overrides: Any, folder: Path | None) -> dict[str, Any
             raise ExperimentError(f"{where}: {setting.name} needs a value")
         raw = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         try:
-            result = setting.parse(raw)
-        except (TypeError, ValueError) as exc:
-            raise ExperimentError(f"{where}: {setting.name}: {exc}") from None
-        if setting.choices:
-            folded = {choice.casefold(): choice for choice in setting.choices}
-            result = folded.get(str(result).strip().casefold())
-            if result is None:
-                raise ExperimentError(
-                    f"{where}: {setting.name}: expected one of {', '.join(setting.choices)}, "
-                    f"got {value!r}"
-                )
+            result = parse_setting(setting, raw, f"{where}: {setting.name}")
+        except ConfigError as exc:
+            raise ExperimentError(exc.detail) from None
         if setting.name == "prompt_template" and result and folder is not None:
             path = Path(result).expanduser()
             result = str(path if path.is_absolute() else folder / path)

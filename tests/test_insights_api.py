@@ -277,4 +277,4 @@ def test_the_dashboard_shows_the_gap_report_and_the_last_replay(
     assert gap["nearest"] is None  # no index in this data folder: the gap shows without it
     replay = body["replay"]
     assert replay["candidate"] == "g-new" and replay["promotable"] is False
-    assert "no candidate" in replay["promotion_problem"]
+    assert "no candidate in" in replay["promotion_problem"]

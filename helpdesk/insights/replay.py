@@ -345,13 +345,7 @@ def replay(
     settings = settings.replace(llm=settings.replay_backend)
     layout = Layout(Path(settings.data_dir))
     live_name = layout.current().name  # IndexNotReady before the first ingest
-    candidate_name = layout.candidate_name()
-    if candidate_name is None:
-        raise ReplayError(
-            f"no candidate in {settings.data_dir}: run `helpdesk ingest --candidate` first",
-            code="no_candidate",
-        )
-    layout.named(candidate_name)  # IndexNotReady when its folder is gone
+    candidate_name = the_candidate(layout)
 
     own_store = store is None
     database = store or Store.from_settings(database_settings)
@@ -450,16 +444,23 @@ def last_replay(where: Layout | Path | str) -> dict[str, Any] | None:
     return report if isinstance(report, dict) else None
 
 
-def promotion_problem(layout: Layout) -> str | None:
-    """Why the candidate may not go live now (None: it may). Raises ReplayError when there is
-    no candidate at all."""
+def the_candidate(layout: Layout) -> str:
+    """The candidate generation's name: ReplayError when there is none, IndexNotReady when its
+    folder is gone."""
     candidate = layout.candidate_name()
     if candidate is None:
         raise ReplayError(
-            f"no candidate to promote in {layout.data_dir}: run `helpdesk ingest --candidate`",
+            f"no candidate in {layout.data_dir}: run `helpdesk ingest --candidate` first",
             code="no_candidate",
         )
-    layout.named(candidate)  # IndexNotReady when its folder is gone
+    layout.named(candidate)
+    return candidate
+
+
+def promotion_problem(layout: Layout) -> str | None:
+    """Why the candidate may not go live now (None: it may). Raises ReplayError when there is
+    no candidate at all."""
+    candidate = the_candidate(layout)
     live = layout.current_name()
     report = last_replay(layout)
     if report is None:
