@@ -398,6 +398,7 @@ def _first_sentence(url: str, question: str, deadline_s: float, out: dict[str, A
                     return  # leaving closes the stream: the server stops generating
                 elif line.startswith("event: final"):
                     out["fell_back"] = True
+                    out["final_s"] = round(elapsed, 2)
                     return
                 if elapsed > deadline_s:
                     return
