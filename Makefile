@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest serve test test-fast lint bench clean chromium redis-server
+.PHONY: install run ingest serve test test-fast lint bench bench-quick bench-latency clean chromium redis-server
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,17 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# The benchmark suite (docs/benchmarks.md#the-cost-curve): ingest, load, memory and the cost
+# curve at 1k, 10k and 50k generated chunks; the table on stdout, JSON and plot in artifacts/bench.
 bench: $(STAMP)
+	$(BIN)/python -m benchmarks --out artifacts/bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick --out artifacts/bench-quick
+
+# The older single-purpose benchmarks: sequential latency on the sample knowledge base, and
+# generated answers per LLM backend.
+bench-latency: $(STAMP)
 	$(BIN)/python scripts/bench_latency.py --ingest
 	$(BIN)/python scripts/bench_answers.py
 
