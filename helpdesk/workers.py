@@ -43,9 +43,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .app import VARIANTS_EXTENSION, create_app
+from .app import create_app
 from .config import Settings
 from .errors import ConfigError, HelpdeskError
+from .experiments import VARIANTS_EXTENSION
 from .service import Helpdesk
 
 log = logging.getLogger("helpdesk.workers")
