@@ -159,8 +159,7 @@ def raw_encode_rate(
 class ServerConfig:
     """One way to run the service: a name, extra ``serve`` arguments, extra environment.
 
-    Embedded vs Chroma-server mode is environment; workers are a CLI flag. A configuration
-    whose feature has not landed yet says why in ``unavailable``.
+    Embedded vs Chroma-server mode is environment; workers are a CLI flag.
     """
 
     name: str
@@ -168,7 +167,6 @@ class ServerConfig:
     workers: int
     args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
-    unavailable: str = ""
 
 
 def serve_help() -> str:
@@ -177,36 +175,61 @@ def serve_help() -> str:
 
 
 def server_configs(workers: int) -> list[ServerConfig]:
-    """The four configurations the issue compares, each available or not on this checkout."""
-    has_workers = "--workers" in serve_help()
-    from helpdesk.config import Settings
-
-    names = {f.lower() for f in getattr(Settings, "__dataclass_fields__", {})}
-    has_server = any(n.startswith("chroma_host") or n == "chroma_url" for n in names)
-    no_workers = "" if has_workers else "`helpdesk serve --workers` not merged yet (branch workers)"
-    # Server mode also needs a `chroma run` started for the run and the index ingested into it
-    # (HELPDESK_VECTOR_STORE, HELPDESK_CHROMA_HOST/PORT): not wired in yet, so never a row that
-    # would silently measure embedded mode under the server's name.
-    no_server = (
-        "Chroma server mode merged, but the harness does not start a Chroma server yet"
-        if has_server
-        else "Chroma server mode not merged yet (branch chroma-server)"
-    )
+    """The four configurations the issue compares. Server mode's environment (which Chroma
+    server, which data folder) is added per run by :func:`chroma_server`'s caller."""
     many = ("--workers", str(workers))
     return [
         ServerConfig("embedded, 1 worker", "embedded", 1),
-        ServerConfig(
-            f"embedded, {workers} workers", "embedded", workers, many, unavailable=no_workers
-        ),
-        ServerConfig("chroma server, 1 worker", "chroma server", 1, unavailable=no_server),
-        ServerConfig(
-            f"chroma server, {workers} workers",
-            "chroma server",
-            workers,
-            many,
-            unavailable=no_server or no_workers,
-        ),
+        ServerConfig(f"embedded, {workers} workers", "embedded", workers, many),
+        ServerConfig("chroma server, 1 worker", "chroma server", 1),
+        ServerConfig(f"chroma server, {workers} workers", "chroma server", workers, many),
     ]
+
+
+@contextmanager
+def chroma_server(root: Path, timeout: float = 60.0) -> Iterator[dict[str, str]]:
+    """A real Chroma server (``chroma run`` from the chromadb package) over ``root`` on a free
+    loopback port; yields the settings that point helpdesk at it."""
+    chroma = Path(sys.executable).with_name("chroma")
+    command = [str(chroma) if chroma.exists() else "chroma", "run", "--path", str(root / "db")]
+    port = free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "chroma.log", "wb") as log:
+        process = subprocess.Popen(
+            [*command, "--host", HOST, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    "the Chroma server stopped: "
+                    + (root / "chroma.log").read_text("utf-8", "replace")[-2000:]
+                )
+            try:
+                if httpx.get(f"http://{HOST}:{port}/api/v2/heartbeat", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Chroma server did not answer its heartbeat in {timeout} s")
+            time.sleep(0.2)
+        yield {
+            "HELPDESK_VECTOR_STORE": "server",
+            "HELPDESK_CHROMA_HOST": HOST,
+            "HELPDESK_CHROMA_PORT": str(port),
+            "HELPDESK_CHROMA_PREFIX": "bench",
+        }
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
 
 
 class MemorySampler:

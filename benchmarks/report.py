@@ -188,7 +188,7 @@ def format_tables(report: dict[str, Any]) -> str:
                     "",
                     "",
                     "",
-                    "not yet available: " + r["why"],
+                    f"{r['status']}: {r['why']}",
                 ]
                 for r in report["load"]
             ],

