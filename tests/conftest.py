@@ -12,6 +12,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,9 +239,9 @@ def postgres_server() -> Iterator[Any]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server: Any) -> Iterator[str]:
-    """A fresh, empty database on the session's PostgreSQL server: its SQLAlchemy URL."""
+@contextmanager
+def fresh_database(postgres_server: Any) -> Iterator[str]:
+    """A new, empty database on ``postgres_server`` while the block runs: its SQLAlchemy URL."""
     import psycopg
 
     admin_uri = postgres_server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/...
@@ -248,9 +249,18 @@ def postgres_url(postgres_server: Any) -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_uri, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@/{name}?host={socket_dir}"
-    with psycopg.connect(admin_uri, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgresql+psycopg://postgres@/{name}?host={socket_dir}"
+    finally:
+        with psycopg.connect(admin_uri, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server: its SQLAlchemy URL."""
+    with fresh_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

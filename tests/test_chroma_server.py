@@ -12,7 +12,6 @@ test runs the sample knowledge base with the real models.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,9 +22,8 @@ import chromadb
 import httpx
 import numpy as np
 import pytest
-import yaml
 from conftest import SECRET, SMALL_KB, ChromaServer, write_files
-from servers import KNOWLEDGE_BASE, helpdesk_server, ingest, running
+from servers import helpdesk_server, running
 
 from helpdesk.config import Settings
 from helpdesk.errors import IndexNotReady
@@ -454,65 +452,8 @@ def test_two_app_servers_on_shared_storage_answer_alike_and_move_together(
         assert _answers(apps[0].url) == _answers(apps[1].url)
 
 
-# -- the sample knowledge base with the real models ----------------------------------------------
-
-DATA = Path(__file__).parent / "data"
-ANSWERABLE = [
-    q
-    for q in yaml.safe_load((DATA / "questions.yaml").read_text("utf-8"))
-    if not q.get("internal_only")
-]
-INTERNAL = [
-    q
-    for q in yaml.safe_load((DATA / "questions.yaml").read_text("utf-8"))
-    if q.get("internal_only")
-]
-
-
-@pytest.mark.integration
-def test_the_sample_knowledge_base_served_from_the_chroma_server(
-    tmp_path: Path, chroma_server: ChromaServer, prefix: str, postgres_url: str
-) -> None:
-    """`helpdesk ingest` and `serve` with the default models, the vectors on the Chroma server
-    (searched there: no exact search) and PostgreSQL: retrieval as good as embedded mode's
-    (test_integration.py's bar), internal documents never shown to the public."""
-    from servers import DATA_DIR
-
-    env = {
-        **chroma_server.environment,
-        "HELPDESK_CHROMA_PREFIX": prefix,
-        "HELPDESK_EXACT_SEARCH_CHUNKS": "0",
-        "HELPDESK_LLM": "extractive",
-        "HELPDESK_DATABASE_URL": postgres_url,
-        # The embeddings the embedded-mode suite computed (or will): each text embedded once.
-        "HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache"),
-    }
-    data = tmp_path / "data"
-    started = time.monotonic()
-    ingest(KNOWLEDGE_BASE, data, env)
-    print(f"server-mode ingest of the sample knowledge base: {time.monotonic() - started:.1f}s")
-    app = helpdesk_server("server-mode", env, tmp_path, data_dir=data)
-    with running([app], timeout=180):
-        top3 = []
-        for question in ANSWERABLE:
-            response = httpx.get(
-                f"{app.url}/api/search", params={"q": question["question"], "k": 5}, timeout=30
-            )
-            sources = [r["source"] for r in response.json()["results"]]
-            expected = set(question.get("expected_sources") or [question["expected_source"]])
-            top3.append(bool(set(sources[:3]) & expected))
-        assert sum(top3) / len(top3) >= 0.9
-        for question in INTERNAL:
-            body = httpx.post(
-                f"{app.url}/api/ask", json={"question": question["question"]}, timeout=30
-            ).json()
-            assert question["secret"].lower() not in body["answer"].lower()
-            assert all(not c["source"].startswith("internal/") for c in body["citations"])
-        body = httpx.post(
-            f"{app.url}/api/ask", json={"question": "How long is the warranty?"}, timeout=30
-        ).json()
-        assert body["grounded"] and body["citations"]
-    shutil.rmtree(data, ignore_errors=True)
+# The sample knowledge base with the real models on the Chroma server, PostgreSQL and two
+# workers: tests/test_integration.py runs its whole suite that way too.
 
 
 # -- token and TLS: the Chroma server behind a proxy that checks both ---------------------------

@@ -1,8 +1,10 @@
 """The real thing: the sample knowledge base, the default embedding model, Chroma on disk, and
-``helpdesk serve`` answering over HTTP in a subprocess."""
+``helpdesk serve`` answering over HTTP in a subprocess; then all of it again scaled out, on a
+Chroma server, PostgreSQL and two workers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from servers import helpdesk_server, ingest, running
+from conftest import ChromaServer, fresh_database
+from servers import DATA_DIR, KNOWLEDGE_BASE, helpdesk_server, ingest, running
 
 pytestmark = pytest.mark.integration
 
@@ -19,16 +22,43 @@ QUESTIONS: list[dict[str, Any]] = yaml.safe_load((DATA / "questions.yaml").read_
 OUT_OF_SCOPE: list[dict[str, Any]] = yaml.safe_load((DATA / "out_of_scope.yaml").read_text("utf-8"))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["embedded", "scaled out"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """`helpdesk ingest` then `helpdesk serve` on the sample knowledge base, default embedding
-    models; extractive answers (the LLM backends have their own suite, tests/test_llm.py)."""
-    ingest()
-    serve = helpdesk_server(
-        "integration", {"HELPDESK_LLM": "extractive"}, tmp_path_factory.mktemp("server")
-    )
-    with running([serve], timeout=120):
-        yield serve.url
+    models; extractive answers (the LLM backends have their own suite, tests/test_llm.py).
+
+    Twice: on the embedded defaults (Chroma on disk, SQLite, one process), then scaled out as
+    docs/deployment.md describes it: the vectors on a real Chroma server (``chroma run``) and
+    searched there (no exact search in memory, so the audience filter runs inside the
+    server's query), PostgreSQL as the database, and two gunicorn workers."""
+    logs = tmp_path_factory.mktemp("server")
+    settings = {"HELPDESK_LLM": "extractive"}
+    if request.param == "embedded":
+        ingest()
+        serve = helpdesk_server("integration", settings, logs)
+        with running([serve], timeout=120):
+            yield serve.url
+        return
+    chroma: ChromaServer = request.getfixturevalue("chroma_server")
+    with fresh_database(request.getfixturevalue("postgres_server")) as database:
+        settings.update(
+            {
+                **chroma.environment,
+                "HELPDESK_CHROMA_PREFIX": f"integration{uuid.uuid4().hex[:8]}",
+                "HELPDESK_EXACT_SEARCH_CHUNKS": "0",
+                "HELPDESK_DATABASE_URL": database,
+                "HELPDESK_WORKERS": "2",
+                # The embeddings the embedded run computed: each text is embedded once.
+                "HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache"),
+            }
+        )
+        data = tmp_path_factory.mktemp("scaled") / "data"
+        ingest(KNOWLEDGE_BASE, data, settings)
+        serve = helpdesk_server("integration-scaled", settings, logs, data_dir=data)
+        with running([serve], timeout=300):
+            yield serve.url
 
 
 def _expected(question: dict[str, Any]) -> set[str]:
