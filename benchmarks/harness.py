@@ -356,11 +356,23 @@ def warm(url: str, questions: Sequence[str], endpoint: str, count: int) -> None:
 
 
 def locust_run(
-    url: str, endpoint: str, clients: int, seconds: float, questions: Path, out: Path
+    url: str,
+    endpoint: str,
+    clients: int,
+    seconds: float,
+    questions: Path,
+    out: Path,
+    offset: int = 0,
 ) -> dict[str, Any]:
-    """locust, headless, in a second process: ``clients`` closed-loop users for ``seconds``."""
+    """locust, headless, in a second process: ``clients`` closed-loop users for ``seconds``,
+    asking the questions of ``questions`` from line ``offset`` on."""
     prefix = out / f"locust-{endpoint}-{clients}"
-    env = {**os.environ, "BENCH_ENDPOINT": endpoint, "BENCH_QUESTIONS": str(questions)}
+    env = {
+        **os.environ,
+        "BENCH_ENDPOINT": endpoint,
+        "BENCH_QUESTIONS": str(questions),
+        "BENCH_OFFSET": str(offset),
+    }
     command = [
         sys.executable,
         "-m",

@@ -184,12 +184,26 @@ def load_size(
             ready_s = time.perf_counter() - started
             with MemorySampler(process.pid) as sampler:
                 at_ready = sampler.snapshot()
+                # Every run against this server starts past the questions the earlier ones
+                # sent: each request is a question the server has not seen (its query cache
+                # would otherwise answer the repeats), as long as the list lasts.
+                sent = 0
                 for endpoint in ("search", "ask"):
                     warm(url, questions[-40:], endpoint, 20)
                     for n in clients:
                         load_avg = [round(x, 2) for x in os.getloadavg()]
-                        figures = locust_run(url, endpoint, n, seconds, question_file, out)
-                        rows.append({**base, "status": "measured", **figures, "load": load_avg})
+                        figures = locust_run(url, endpoint, n, seconds, question_file, out, sent)
+                        fresh = sent + figures["requests"] <= len(questions) - 40
+                        sent += figures["requests"]
+                        rows.append(
+                            {
+                                **base,
+                                "status": "measured",
+                                **figures,
+                                "new_questions_only": fresh,
+                                "load": load_avg,
+                            }
+                        )
                         log(
                             f"  {endpoint} x{n}: {figures['requests_per_s']} req/s, "
                             f"p95 {figures['p95_ms']} ms"
@@ -423,7 +437,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Sizes up to this embed for real; larger ones read precomputed vectors.",
     )
     parser.add_argument("--encode-sample", type=int, help="Chunks for the raw encode rate (512).")
-    parser.add_argument("--questions", type=int, default=3000, help="Distinct load-test questions.")
+    parser.add_argument(
+        "--questions", type=int, help="Distinct load-test questions, at most (15000)."
+    )
     parser.add_argument("--llm-levels", type=_ints, help="Concurrent LLM streams (default 1,2,4).")
     parser.add_argument("--no-llm", action="store_true", help="Leave the LLM streams out.")
     parser.add_argument("--keep-data", action="store_true", help="Keep the index folders.")
@@ -452,6 +468,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.clients = args.clients or ([1, 4] if quick else [1, 4, 16, 64])
     args.seconds = args.seconds or (5.0 if quick else 10.0)
     args.encode_sample = args.encode_sample or (64 if quick else 512)
+    args.questions = args.questions or (1000 if quick else 15000)
     args.llm_levels = args.llm_levels or ([1] if quick else [1, 2, 4])
     return args
 
