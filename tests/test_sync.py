@@ -7,11 +7,15 @@ sources file, ingest with Chroma on disk and the fake embedder, the CLI.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -336,3 +340,80 @@ def test_the_sync_command_runs_as_a_program(settings: Settings) -> None:
         check=True,
     )
     assert "Fetch every source" in result.stdout
+
+
+# -- the console's view, and scheduled syncs in `helpdesk serve` -------------------------------
+
+KEY = "sources-agent-key"
+AGENT = {"Authorization": "Basic " + base64.b64encode(f"mina:{KEY}".encode()).decode()}
+
+
+def test_the_console_lists_each_source_with_its_last_sync(settings: Settings) -> None:
+    from helpdesk import create_app
+    from helpdesk.service import Helpdesk
+
+    MemorySource.PAGES.update({"help": [page(1)], "wiki": SourceUnreachable("HTTP 503")})
+    sync(settings)
+    served = replace(settings, agent_keys=KEY, rate_limit="", rate_limit_agent="")
+    helpdesk = Helpdesk(served, store=None)
+    client = create_app(served, helpdesk).test_client()
+    assert client.get("/api/agent/sources").status_code == 401
+    body = client.get("/api/agent/sources", headers=AGENT).get_json()
+    by_name = {s["name"]: s for s in body["sources"]}
+    assert list(by_name) == ["files", "help", "wiki"] and body["error"] is None
+    assert by_name["help"]["last"]["outcome"] == "ok" and by_name["help"]["last"]["added"] == 1
+    assert by_name["help"]["schedule"] == "every 6h" and by_name["help"]["next_sync"]
+    assert by_name["wiki"]["last"]["outcome"] == "unreachable"
+    assert "HTTP 503" in by_name["wiki"]["last"]["message"]
+    assert by_name["wiki"]["schedule"] is None and by_name["wiki"]["next_sync"] is None
+    (settings.source_dir / "sources.yaml").write_text("sources: [\n", "utf-8")
+    broken = client.get("/api/agent/sources", headers=AGENT).get_json()
+    assert "not valid YAML" in broken["error"] and broken["sources"] == []
+    helpdesk.close()
+
+
+def test_scheduled_syncs_run_one_at_a_time_in_the_serving_process(settings: Settings) -> None:
+    from helpdesk.sources.schedule import SyncScheduler, trigger
+
+    (settings.source_dir / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {name: help, type: memory, schedule: every 1m}\n"
+        "  - {name: wiki, type: memory, schedule: '*/5 * * * *'}\n"
+        "  - {name: manual, type: memory}\n",
+        "utf-8",
+    )
+    calls: list[tuple[str, ...]] = []
+    running = threading.Lock()
+    overlapped: list[bool] = []
+
+    def fake_sync(_settings: Settings, names: list[str], **_: Any) -> Any:
+        overlapped.append(not running.acquire(blocking=False))
+        try:
+            calls.append(tuple(names))
+            time.sleep(0.2)
+        finally:
+            running.release()
+        return type("Report", (), {"sources": []})()
+
+    scheduler = SyncScheduler(settings, sync=fake_sync)
+    assert scheduler.start() == 2
+    try:
+        runs = scheduler.next_runs()
+        assert set(runs) == {"help", "wiki"}
+        for job in scheduler.scheduler.get_jobs():  # both due now
+            job.modify(next_run_time=datetime.now(UTC))
+        deadline = time.monotonic() + 10
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+    assert sorted(calls) == [("help",), ("wiki",)] and not any(overlapped)
+    assert trigger("every 6h").interval.total_seconds() == 6 * 3600
+
+
+def test_a_bad_sources_file_never_stops_the_server(settings: Settings) -> None:
+    from helpdesk.sources.schedule import SyncScheduler
+
+    (settings.source_dir / "sources.yaml").write_text("sources:\n  - {name: x}\n", "utf-8")
+    scheduler = SyncScheduler(settings)
+    assert scheduler.start() == 0 and "unknown type" in scheduler.error
