@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, helpdesk: Helpdesk | None = Non
     from .api.openapi import openapi_blueprint
     from .api.ratelimits import init_rate_limits
     from .api.routes import agent_api, api
+    from .api.sources import agent_api as _with_sources  # noqa: F401 (adds its route)
     from .credentials import AgentKeys
     from .experiments import VARIANTS_EXTENSION, Variants
     from .web import web

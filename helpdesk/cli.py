@@ -77,6 +77,50 @@ def ingest(source: Path | None, data_dir: Path | None, quiet: bool, candidate: b
 
 @main.command()
 @_common
+@click.argument("names", metavar="[SOURCE]...", nargs=-1)
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    help="The sources file (default HELPDESK_SOURCES, else SOURCE/sources.yaml).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def sync(
+    source: Path | None,
+    data_dir: Path | None,
+    names: tuple[str, ...],
+    sources_file: Path | None,
+    quiet: bool,
+) -> None:
+    """Fetch every source of the sources file (or those named) and ingest them: one index
+    generation per sync. A source that cannot be reached keeps its last content; the exit
+    status is then 1."""
+    from .sources.sync import sync as run_sync
+
+    extra = {"sources": str(sources_file)} if sources_file else {}
+    try:
+        settings = _settings(source, data_dir, **extra)
+        if not settings.sources_path.exists():
+            where = settings.sources_path
+            click.echo(f"helpdesk: error: no sources file at {where} (docs/sources.md)", err=True)
+            sys.exit(1)
+        report = run_sync(settings, names or None, progress=not quiet and sys.stderr.isatty())
+    except HelpdeskError as error:
+        _fail(error)
+        return
+    click.echo(report.summary())
+    if report.failed:
+        click.echo(
+            f"helpdesk: {len(report.failed)} of {len(report.sources)} sources could not be synced "
+            "and kept their last content: "
+            + ", ".join(f"{s.name} ({s.outcome})" for s in report.failed),
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.command()
+@_common
 @click.option("--host", help="Address to listen on.")
 @click.option("--port", type=int, help="Port to listen on.")
 @click.option(

@@ -156,6 +156,12 @@ class Settings:
         "Folder where index generations, caches and state live.",
         Path,
     )
+    sources: str = setting(
+        "",
+        "The sources file (websites, Zendesk, Intercom, exports) that `helpdesk sync` fetches "
+        "into DATA_DIR/sources; empty: SOURCE_DIR/sources.yaml when there is one. See "
+        "docs/sources.md.",
+    )
     vector_store: str = setting(
         "embedded",
         "Where the dense vectors live: embedded (a Chroma folder inside each generation, one "
@@ -692,6 +698,17 @@ class Settings:
         """The named agents' keys file (HELPDESK_AGENT_KEYS_FILE, else in the data folder)."""
         given = self.agent_keys_file.strip()
         return Path(given) if given else Path(self.data_dir) / "agent-keys.json"
+
+    @property
+    def sources_path(self) -> Path:
+        """The sources file: HELPDESK_SOURCES, else sources.yaml in the knowledge-base folder."""
+        given = self.sources.strip()
+        return Path(given) if given else Path(self.source_dir) / "sources.yaml"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        """Where `helpdesk sync` keeps each source's fetched documents (DATA_DIR/sources)."""
+        return Path(self.data_dir) / "sources"
 
     @property
     def generations_dir(self) -> Path:

@@ -40,6 +40,7 @@ from .llm.admission import LLMQueue
 from .reranking import CrossEncoderReranker
 from .retrieval import Fusion, Retriever, fusion_weights, with_twin
 from .snippets import make_snippet
+from .sources.schedule import SyncScheduler
 from .store import (
     Event,
     FeedbackRecord,
@@ -147,6 +148,8 @@ class Helpdesk:
         # question once (its mood brought the vector) and not again on each later turn.
         self._turn_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._background: list[Callable[[], None]] = []
+        # Set by start_background (the process that runs scheduled syncs): the console asks it.
+        self.scheduler: SyncScheduler | None = None
 
     def store(self) -> Store | None:
         """The database of conversations and tickets, opened (and migrated) on first use.
@@ -493,7 +496,11 @@ class Helpdesk:
         return ticket
 
     def start_background(self) -> None:
-        """`helpdesk serve`'s background work: the webhook deliveries and the retention purge."""
+        """`helpdesk serve`'s background work: the sources' scheduled syncs, the webhook
+        deliveries and the retention purge."""
+        self.scheduler = SyncScheduler(self.settings, self.embedders)
+        if self.scheduler.start():
+            self._background.append(self.scheduler.stop)
         store = self.store()
         if store is None:
             return

@@ -317,6 +317,7 @@ def _operations(settings: Settings) -> dict[str, dict[str, Any]]:
                 }
             },
         },
+        "agent_api.agent_sources": {"responses": {"200": _ok(_OBJECT)}},
         "agent_api.agent_audit": {
             "parameters": [
                 {"name": "agent", "in": "query", "schema": {"type": "string"}},

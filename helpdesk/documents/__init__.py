@@ -9,7 +9,15 @@ from pathlib import Path
 from .chunking import chunk_document
 from .loaders import LOADERS, SIDECAR_SUFFIX, LoadError, load_document
 
-__all__ = ["LOADERS", "LoadError", "SkippedFile", "chunk_document", "discover", "load_document"]
+__all__ = [
+    "LOADERS",
+    "LoadError",
+    "SkippedFile",
+    "chunk_document",
+    "discover",
+    "load_document",
+    "mirrors",
+]
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,19 @@ class SkippedFile:
 
 # Files that describe the folder rather than the product (the glossary is read by ingest).
 GLOSSARY_FILES = ("glossary.yaml", "glossary.yml")
-_IGNORED_NAMES = {"readme.md", "readme.txt", *GLOSSARY_FILES}
+# sources.yaml declares where else documents come from (`helpdesk sync`).
+SOURCES_FILES = ("sources.yaml", "sources.yml")
+_IGNORED_NAMES = {"readme.md", "readme.txt", *GLOSSARY_FILES, *SOURCES_FILES}
+
+
+def mirrors(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(name, folder) of each synced source's mirror under ``folder`` (DATA_DIR/sources), in
+    name order; their files are documents too, with ids ``NAME:PATH``."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and not path.name.startswith((".", "_")):
+            yield path.name, path
 
 
 def discover(root: Path) -> Iterator[Path]:

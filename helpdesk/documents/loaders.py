@@ -459,8 +459,11 @@ LOADERS: dict[str, Loader] = {
 }
 
 
-def load_document(path: Path, root: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
-    """Load one file under ``root`` into a Document, or raise LoadError saying why.
+def load_document(
+    path: Path, root: Path, max_bytes: int = MAX_DOCUMENT_BYTES, prefix: str = ""
+) -> Document:
+    """Load one file under ``root`` into a Document, or raise LoadError saying why. Its source
+    is ``prefix`` and its path under ``root`` (a synced source's files: ``"site:" + path``).
 
     A file over ``max_bytes`` is refused from its size alone, before any of it is read.
     """
@@ -491,7 +494,7 @@ def load_document(path: Path, root: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -
         if not isinstance(extra, dict):
             raise LoadError(f"{sidecar.name} must be a mapping of fields")
         found = {**found, **extra}
-    relative = path.relative_to(root).as_posix()
+    relative = prefix + path.relative_to(root).as_posix()
     return Document(meta=_document_meta(relative, path, found, sections), sections=tuple(sections))
 
 

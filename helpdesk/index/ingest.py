@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..documents import SkippedFile, chunk_document, discover, load_document
+from ..documents import SkippedFile, chunk_document, discover, load_document, mirrors
 from ..documents.loaders import LoadError
 from ..embeddings import Embedder, cached, make_embedders
 from ..errors import IngestError
@@ -182,10 +182,20 @@ def ingest(
         glossary = Glossary.from_source(source)
         same_model = previous.model_ids == model_ids
         documents: dict[str, list[Chunk]] = {}
-        for path in bar(list(discover(source)), "reading"):
-            relative = path.relative_to(source).as_posix()
+        # The knowledge-base folder, then each synced source's mirror (`helpdesk sync`), whose
+        # documents are named NAME:PATH.
+        files = [
+            (path, path.relative_to(source).as_posix(), source, "") for path in discover(source)
+        ]
+        for name, mirror in mirrors(settings.mirrors_dir):
+            prefix = f"{name}:"
+            files += [
+                (p, prefix + p.relative_to(mirror).as_posix(), mirror, prefix)
+                for p in discover(mirror)
+            ]
+        for path, relative, root, prefix in bar(files, "reading"):
             try:
-                documents[relative] = _read(path, relative, source, settings)
+                documents[relative] = _read(path, relative, root, settings, prefix)
             except LoadError as exc:
                 # Named printably: a name that is not UTF-8 could not be written to the manifest.
                 shown = relative.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -314,13 +324,15 @@ def personal_data(documents: dict[str, list[Chunk]]) -> dict[str, dict[str, int]
     return found
 
 
-def _read(path: Path, relative: str, source: Path, settings: Settings) -> list[Chunk]:
+def _read(
+    path: Path, relative: str, source: Path, settings: Settings, prefix: str = ""
+) -> list[Chunk]:
     """One file's chunks, or LoadError: no single file, however broken, may stop an ingest."""
     try:
         relative.encode("utf-8")
     except UnicodeEncodeError:
         raise LoadError("the file name is not valid UTF-8; rename the file") from None
-    document = load_document(path, source, settings.max_document_bytes)
+    document = load_document(path, source, settings.max_document_bytes, prefix)
     try:
         return chunk_document(document, settings.chunk_size, settings.chunk_overlap)
     except Exception as exc:  # a chunking bug on one odd file must not cost the whole ingest

@@ -243,6 +243,23 @@
       colThumbsDown: "Thumbs down",
       colHandoff: "Handed off",
       colLatency: "Final p50",
+      sources: "Sources",
+      noSources: "No sources file: the knowledge base is its folder only. See docs/sources.md to sync a website, Zendesk or Intercom.",
+      sourcesFileError: (detail) => `The sources file cannot be used: ${detail}`,
+      colSource: "Source",
+      colType: "Type",
+      colSchedule: "Schedule",
+      colLastSync: "Last sync",
+      colOutcome: "Outcome",
+      colChanges: "Changes",
+      colNextSync: "Next sync",
+      neverSynced: "never",
+      onDemand: "helpdesk sync only",
+      sourceChanges: (a, c, r, u, s) => `+${a} · ~${c} · −${r} · =${u} · skipped ${s}`,
+      outcome_ok: "OK",
+      outcome_unreachable: "Unreachable",
+      outcome_empty: "Returned nothing",
+      outcome_error: "Error",
       noVariantName: "(none)",
       noComparison: "Only one variant served in this range: nothing to compare it with.",
       colMetric: "Metric",
@@ -465,6 +482,23 @@
       colThumbsDown: "도움 안 됨",
       colHandoff: "상담 연결",
       colLatency: "최종 p50",
+      sources: "소스",
+      noSources: "소스 파일이 없습니다. 지식 베이스는 폴더만 사용합니다. 웹사이트, Zendesk, Intercom 동기화는 docs/sources.md를 참고하세요.",
+      sourcesFileError: (detail) => `소스 파일을 사용할 수 없습니다: ${detail}`,
+      colSource: "소스",
+      colType: "유형",
+      colSchedule: "일정",
+      colLastSync: "마지막 동기화",
+      colOutcome: "결과",
+      colChanges: "변경",
+      colNextSync: "다음 동기화",
+      neverSynced: "없음",
+      onDemand: "helpdesk sync로만",
+      sourceChanges: (a, c, r, u, s) => `+${a} · ~${c} · −${r} · =${u} · 건너뜀 ${s}`,
+      outcome_ok: "정상",
+      outcome_unreachable: "연결 안 됨",
+      outcome_empty: "빈 응답",
+      outcome_error: "오류",
       noVariantName: "(없음)",
       noComparison: "이 기간에는 변형 하나만 제공되어 비교할 대상이 없습니다.",
       colMetric: "지표",
@@ -543,6 +577,7 @@
     insightsGaps: $("insights-gaps"),
     insightsReplay: $("insights-replay"),
     insightsExperiment: $("insights-experiment"),
+    insightsSources: $("insights-sources"),
   };
   els.answerText = els.answer ? els.answer.querySelector(".answer-text") : null;
 
@@ -1336,7 +1371,17 @@
     return params;
   }
 
+  async function loadSources() {
+    try {
+      state.sources = await agentJson("/api/agent/sources");
+    } catch (error) {
+      state.sources = { error: (error && error.detail) || t("errorNetwork"), sources: [] };
+    }
+    renderSources();
+  }
+
   async function loadInsights() {
+    loadSources();
     state.insightsLoading = true;
     state.insightsError = null;
     renderInsightsStatus();
@@ -1394,6 +1439,42 @@
     renderGaps(body.gaps);
     renderReplay(body.replay);
     renderExperiment(list(body.variants), body.experiment);
+    renderSources();
+  }
+
+  function renderSources() {
+    const box = els.insightsSources;
+    if (!box) return;
+    clear(box);
+    const body = state.sources && typeof state.sources === "object" ? state.sources : null;
+    if (!body) return;
+    if (str(body.error)) box.appendChild(el("p", "alert", t("sourcesFileError", str(body.error))));
+    const rows = list(body.sources).map((source) => {
+      const last = source.last && typeof source.last === "object" ? source.last : null;
+      const outcome = last ? str(last.outcome) : "";
+      const outcomeCell = el("td", `outcome outcome-${outcome || "none"}`, outcome ? t(`outcome_${outcome}`) : "");
+      if (last && str(last.message)) outcomeCell.title = str(last.message);
+      const changes = last ? t("sourceChanges", count(last.added), count(last.changed), count(last.removed), count(last.unchanged), count(last.skipped)) : "";
+      const row = h("tr", {}, [
+        el("td", "", str(source.name)),
+        el("td", "", str(source.type)),
+        el("td", "", str(source.schedule) || t("onDemand")),
+        el("td", "", last && str(last.finished) ? fullTime(last.finished) : t("neverSynced")),
+        outcomeCell,
+        el("td", "", changes),
+        el("td", "", str(source.next_sync) ? fullTime(source.next_sync) : ""),
+      ]);
+      row.dataset.source = str(source.name);
+      return row;
+    });
+    if (!rows.length && str(body.error)) return;
+    box.appendChild(
+      table(
+        [t("colSource"), t("colType"), t("colSchedule"), t("colLastSync"), t("colOutcome"), t("colChanges"), t("colNextSync")],
+        rows,
+        "noSources",
+      ),
+    );
   }
 
   const list = (value) => (Array.isArray(value) ? value.filter((x) => x && typeof x === "object") : []);
