@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "chroma_database": ("helpdesk", "helpdesk"),
     "chroma_prefix": ("helpdesk-prod", "helpdesk-prod"),
     "exact_search_chunks": ("0", 0),
+    "sources": ("/etc/helpdesk/sources.yaml", "/etc/helpdesk/sources.yaml"),
     "embedding": ("fake", "fake"),
     "embedding_cache": ("off", False),
     "embedding_cache_dir": ("/tmp/shared-cache", "/tmp/shared-cache"),
