@@ -86,5 +86,5 @@ def test_no_operation_answers_500_or_breaks_its_description(
     assert not failures, "\n\n".join(dict.fromkeys(f[:300] for f in failures))
     # Every operation was tried (GET /api/config takes nothing, so it has one case), with
     # valid and invalid requests both.
-    assert len(cases) == 19 and total >= 200
+    assert len(cases) == 20 and total >= 200
     assert modes["positive"] and modes["negative"]
