@@ -95,8 +95,8 @@ class ZendeskSource:
                     articles.extend(page.get("articles") or [])
                     catalog.add(page)
                     progress(len(fetched.pages) + len(articles), None)
-                missing = {a.get("section_id") for a in articles} - set(catalog.sections)
-                if missing - {None}:
+                sections = {a.get("section_id") for a in articles} - {None}
+                if not all(catalog.knows(section) for section in sections):
                     # No sideloads (an older API or a proxy that drops them): list them instead.
                     for kind in ("sections", "categories"):
                         listing = api.pages(f"{prefix}/{kind}.json", {"per_page": 100}, _next_page)
@@ -112,30 +112,46 @@ class ZendeskSource:
 
 
 class Catalog:
-    """Sections and categories by id, as the API sideloads or lists them."""
+    """Sections and categories by locale and id, as the API sideloads or lists them."""
 
     def __init__(self) -> None:
-        self.sections: dict[Any, Mapping[str, Any]] = {}
-        self.categories: dict[Any, Mapping[str, Any]] = {}
+        self.sections: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self.categories: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     def add(self, page: Mapping[str, Any]) -> None:
-        for section in page.get("sections") or []:
-            self.sections[section.get("id")] = section
-        for category in page.get("categories") or []:
-            self.categories[category.get("id")] = category
+        for kind, found in (("sections", self.sections), ("categories", self.categories)):
+            for item in page.get(kind) or []:
+                if isinstance(item, Mapping):
+                    found[(str(item.get("locale") or "").lower(), str(item.get("id")))] = item
+
+    def knows(self, section: Any) -> bool:
+        return any(ident == str(section) for _, ident in self.sections)
+
+    @staticmethod
+    def _find(
+        items: Mapping[tuple[str, str], Mapping[str, Any]], ident: Any, locale: str
+    ) -> Mapping[str, Any] | None:
+        """The item in ``locale``, else in any locale (a name beats no heading at all)."""
+        if ident is None:
+            return None
+        found = items.get((locale, str(ident)))
+        if found is None:
+            found = next((v for (_, i), v in items.items() if i == str(ident)), None)
+        return found
 
     def headings(self, article: Mapping[str, Any]) -> list[str]:
         """Category, then parent sections, then the article's section, outermost first."""
+        locale = str(article.get("locale") or "").lower()
         chain: list[str] = []
-        section = self.sections.get(article.get("section_id"))
-        seen: set[Any] = set()
+        section = self._find(self.sections, article.get("section_id"), locale)
+        seen: set[str] = set()
         category = None
-        while section is not None and section.get("id") not in seen:
-            seen.add(section.get("id"))
+        while section is not None and str(section.get("id")) not in seen:
+            seen.add(str(section.get("id")))
             chain.insert(0, str(section.get("name") or ""))
             category = section.get("category_id", category)
-            section = self.sections.get(section.get("parent_section_id"))
-        found = self.categories.get(category)
+            section = self._find(self.sections, section.get("parent_section_id"), locale)
+        found = self._find(self.categories, category, locale)
         if found is not None:
             chain.insert(0, str(found.get("name") or ""))
         return [name for name in chain if name.strip()]
