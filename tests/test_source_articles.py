@@ -7,18 +7,26 @@ refused tokens and unreachable hosts. Nothing is mocked: real HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from conftest import SPEAKER_MD, write_files
 from replay_api import ReplayApi, serve
 
+from helpdesk.config import Settings
+from helpdesk.index.generations import Layout
+from helpdesk.index.store import read_chunks
 from helpdesk.sources import SourceConfig, SourceError, SourceUnreachable, connector
 from helpdesk.sources.base import Fetched, Page
 from helpdesk.sources.intercom import IntercomSource
 from helpdesk.sources.zendesk import ZendeskSource
+from helpdesk.types import Chunk
 
 ZENDESK_TOKEN = "zd-secret-4f1c9a77e2"
 INTERCOM_TOKEN = "ic-secret-dG9rOjEyMzQ1"
@@ -385,3 +393,116 @@ def test_intercom_unreachable_host(api: ReplayApi) -> None:
 
     with pytest.raises(SourceUnreachable, match="cannot reach"):
         intercom(api, base_url=f"http://127.0.0.1:{free_port()}", backoff=0.01).fetch({}, _quiet)
+
+
+# -- end to end: sync -> mirror -> ingest (runs once the sources-sync branch is merged) ---------
+
+needs_sync = pytest.mark.skipif(
+    importlib.util.find_spec("helpdesk.sources.sync") is None,
+    reason="helpdesk.sources.sync (branch sources-sync) is not merged yet",
+)
+
+
+def sync_settings(tmp_path: Path, *entries: dict[str, Any]) -> Settings:
+    """A knowledge base of one manual, a sources file with ``entries``, the fake embedder."""
+    kb = write_files(tmp_path / "kb", {"manuals/speaker.md": SPEAKER_MD})
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump({"sources": list(entries)}, allow_unicode=True), "utf-8")
+    return Settings(  # type: ignore[call-arg]  # `sources` arrives with the sources-sync branch
+        source_dir=kb,
+        data_dir=tmp_path / "data",
+        embedding="fake",
+        sources=str(sources),
+        reload_interval=0.0,
+        llm="extractive",
+    )
+
+
+def indexed(settings: Settings) -> dict[str, list[Chunk]]:
+    """The serving generation's chunks by document."""
+    layout = Layout(settings.data_dir)
+    found: dict[str, list[Chunk]] = {}
+    for chunk in read_chunks(layout.generations / str(layout.current_name())):
+        found.setdefault(chunk.source, []).append(chunk)
+    return found
+
+
+@needs_sync
+def test_zendesk_sync_end_to_end(api: ReplayApi, tmp_path: Path) -> None:
+    from helpdesk.sources.sync import sync  # type: ignore[import-not-found,unused-ignore]
+
+    entry = {"name": "zd", "type": "zendesk", "base_url": api.url, "locales": ["en-us", "ko"]}
+    entry.update({"per_page": 2, "token_env": "HELPDESK_ZENDESK_TOKEN", "audience": "public"})
+    settings = sync_settings(tmp_path, entry)
+    report = sync(settings)
+    zd = report.sources[0]
+    assert (zd.name, zd.outcome, zd.fetched, zd.added, zd.removed) == ("zd", "ok", 7, 7, 0)
+    assert sorted(why for _, why in zd.skipped) == ["draft", "draft"]
+    documents = indexed(settings)
+    assert set(documents) == {"manuals/speaker.md"} | {
+        f"zd:{path}"
+        for path in (
+            "en-us/1001.md",
+            "en-us/1002.md",
+            "en-us/1003.md",
+            "en-us/1005.md",
+            "en-us/1006.md",
+            "ko/1001.md",
+            "ko/1002.md",
+        )
+    }
+    reset = documents["zd:en-us/1001.md"]
+    assert {c.url for c in reset} == {
+        "https://acme.zendesk.com/hc/en-us/articles/1001-reset-your-password"
+    }
+    assert {c.language for c in reset} == {"en"} and {c.audience for c in reset} == {"public"}
+    assert any({"Getting started", "Account"} <= set(c.headings) for c in reset)
+    assert {c.language for c in documents["zd:ko/1002.md"]} == {"ko"}
+    assert {c.audience for c in documents["zd:en-us/1005.md"]} == {"internal"}
+    assert report.ingest is not None and report.ingest.embedded > 0
+
+    # Nothing changed at the source: nothing re-embedded.
+    again = sync(settings)
+    assert (again.sources[0].unchanged, again.sources[0].changed) == (7, 0)
+    assert again.ingest is not None and again.ingest.chunks_added == 0
+
+    # Deleted at the source: gone from the index after the next sync.
+    api.delete_zendesk(1006)
+    after = sync(settings)
+    assert (after.sources[0].removed, after.sources[0].unchanged) == (1, 6)
+    assert "zd:en-us/1006.md" not in indexed(settings)
+    assert after.ingest is not None and after.ingest.documents_removed == 1
+
+    # The token refused: the source keeps its last content, and says why.
+    api.zendesk_auth = "Bearer rotated"
+    refused = sync(settings)
+    assert refused.sources[0].outcome == "unreachable"
+    assert "HTTP 401" in refused.sources[0].message
+    assert len([d for d in indexed(settings) if d.startswith("zd:")]) == 6
+
+
+@needs_sync
+def test_intercom_sync_end_to_end(api: ReplayApi, tmp_path: Path) -> None:
+    from helpdesk.sources.sync import sync  # type: ignore[import-not-found,unused-ignore]
+
+    entry = {"name": "ic", "type": "intercom", "base_url": api.url, "per_page": 2}
+    settings = sync_settings(tmp_path, entry)
+    api.fail_next("/articles", 429, {"Retry-After": "1"})
+    report = sync(settings)
+    ic = report.sources[0]
+    assert (ic.outcome, ic.fetched, ic.added) == ("ok", 5, 5)
+    documents = indexed(settings)
+    assert {d for d in documents if d.startswith("ic:")} == {
+        "ic:en/1.md",
+        "ic:ko/1.md",
+        "ic:en/2.md",
+        "ic:en/4.md",
+        "ic:5.md",
+    }
+    korean = documents["ic:ko/1.md"]
+    assert {c.language for c in korean} == {"ko"}
+    assert {c.url for c in korean} == {"https://help.acme.test/ko/articles/1-reset-your-password"}
+    assert any("계정 기본" in c.headings for c in korean)
+    api.delete_intercom("4")
+    after = sync(settings)
+    assert after.sources[0].removed == 1 and "ic:en/4.md" not in indexed(settings)
