@@ -146,6 +146,16 @@ def test_zendesk_leaves_out_drafts_and_keeps_restricted_articles_from_the_public
     ) in skipping.skipped
 
 
+def test_zendesk_several_user_segments_are_restricted_too() -> None:
+    from helpdesk.sources.zendesk import Catalog, article_pages
+
+    article = {"id": 7, "locale": "en-us", "title": "Partners", "body": "<p>Rates.</p>"}
+    article.update({"draft": False, "user_segment_id": None, "user_segment_ids": [11, 12]})
+    pages, _ = article_pages([article], Catalog())
+    assert [p.audience for p in pages] == ["internal"]
+    assert article_pages([article], Catalog(), "skip")[0] == []
+
+
 def test_zendesk_pages_are_the_same_on_the_next_fetch_and_a_deleted_article_is_gone(
     api: ReplayApi,
 ) -> None:

@@ -28,7 +28,7 @@ from .base import SourceUnreachable
 
 log = logging.getLogger("helpdesk.sources")
 
-USER_AGENT = "helpdesk-sync (+https://github.com/helpdesk; article import)"
+USER_AGENT = "helpdesk-sync (help-center article import)"
 
 
 def env_token(variable: str) -> str:

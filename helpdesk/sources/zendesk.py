@@ -14,8 +14,8 @@ sources.yaml::
 
 Without a token (the variable unset) the requests are anonymous and Zendesk answers what any
 visitor sees. Drafts are always left out; an article restricted to a user segment
-(``user_segment_id`` set) never reaches the public audience: it is kept as ``internal`` (for
-agents) by default, or left out with ``restricted: skip``.
+(``user_segment_id`` or ``user_segment_ids`` set) never reaches the public audience: it is kept
+as ``internal`` (for agents) by default, or left out with ``restricted: skip``.
 
 Each sync lists every article again (the Help Center API is paged with ``next_page``, or
 ``links.next`` under cursor pagination); an article's path is ``{locale}/{id}.md``, from its
@@ -175,7 +175,8 @@ def article_pages(
             skipped.append((str(what), "draft"))
             continue
         audience = ""
-        if article.get("user_segment_id") is not None:
+        # One segment (user_segment_id) or, on newer accounts, several (user_segment_ids).
+        if article.get("user_segment_id") is not None or article.get("user_segment_ids"):
             if restricted == "skip":
                 skipped.append((str(what), "restricted to a user segment"))
                 continue
