@@ -299,6 +299,12 @@ def test_zendesk_default_locale_and_subdomain(api: ReplayApi) -> None:
         connector(SourceConfig(name="zd", type="zendesk"))
 
 
+@pytest.mark.parametrize("option", [{"per_page": "many"}, {"max_wait": -1}, {"timeout": 0}])
+def test_a_bad_number_option_is_named(api: ReplayApi, option: dict[str, Any]) -> None:
+    with pytest.raises(SourceError, match=next(iter(option))):
+        zendesk(api, **option).fetch({}, _quiet)
+
+
 def test_zendesk_next_page_on_another_host_is_refused(api: ReplayApi) -> None:
     """The token goes to base_url only, whatever a next_page link says."""
     source = zendesk(api)

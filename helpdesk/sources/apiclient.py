@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .base import SourceUnreachable
+from .base import SourceConfig, SourceError, SourceUnreachable
 
 log = logging.getLogger("helpdesk.sources")
 
@@ -41,6 +41,31 @@ def string_list(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     return [str(v).strip() for v in value or [] if str(v).strip()]
+
+
+def number_option(config: SourceConfig, key: str, default: float) -> float:
+    """A positive number option; SourceError naming it otherwise."""
+    value = config.option(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number < 0 or (number == 0 and key in ("per_page", "timeout")):
+        raise SourceError(f"source {config.name!r}: {key} must be a positive number, got {value!r}")
+    return number
+
+
+def api_for(config: SourceConfig, base_url: str, headers: Mapping[str, str], **kw: Any) -> JsonApi:
+    """The client for ``config``, with its timeout, max_wait and backoff options."""
+    return JsonApi(
+        config.name,
+        base_url,
+        headers,
+        timeout=number_option(config, "timeout", 30),
+        max_wait=number_option(config, "max_wait", 120),
+        backoff=number_option(config, "backoff", 1.0),
+        **kw,
+    )
 
 
 class JsonApi:

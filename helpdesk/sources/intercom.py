@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from .apiclient import JsonApi, env_token, string_list
+from .apiclient import JsonApi, api_for, env_token, number_option, string_list
 from .base import Fetched, Page, Progress, SourceConfig, SourceError, nested_markdown
 from .markup import html_to_markdown
 
@@ -47,7 +47,7 @@ class IntercomSource:
             raise SourceError(f"source {config.name!r}: region must be one of {', '.join(REGIONS)}")
         self.base_url = str(config.option("base_url") or REGIONS[region]).rstrip("/")
         self.api_version = str(config.option("api_version", "2.11"))
-        self.per_page = int(config.option("per_page", 50))
+        self.per_page = int(number_option(config, "per_page", 50))
         self.locales = string_list(config.option("locales", []))
         self.transport = transport
         self.waited = 0.0  # seconds the last fetch waited on 429s and retries
@@ -62,15 +62,7 @@ class IntercomSource:
                 "Intercom access token (the API has no anonymous access)"
             )
         headers = {"Authorization": f"Bearer {token}", "Intercom-Version": self.api_version}
-        return JsonApi(
-            config.name,
-            self.base_url,
-            headers,
-            timeout=float(config.option("timeout", 30)),
-            max_wait=float(config.option("max_wait", 120)),
-            backoff=float(config.option("backoff", 1.0)),
-            transport=self.transport,
-        )
+        return api_for(config, self.base_url, headers, transport=self.transport)
 
     def fetch(self, state: Mapping[str, Any], progress: Progress) -> Fetched:
         """Every published article in every locale, with the collections and sections."""

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from .apiclient import JsonApi, env_token, string_list
+from .apiclient import JsonApi, api_for, env_token, number_option, string_list
 from .base import Fetched, Page, Progress, SourceConfig, SourceError, nested_markdown
 from .markup import html_to_markdown
 
@@ -54,7 +54,7 @@ class ZendeskSource:
             raise SourceError(
                 f"source {config.name!r}: restricted must be one of {', '.join(RESTRICTED)}"
             )
-        self.per_page = int(config.option("per_page", 100))
+        self.per_page = int(number_option(config, "per_page", 100))
         self.transport = transport
         self.waited = 0.0  # seconds the last fetch waited on 429s and retries
 
@@ -72,15 +72,7 @@ class ZendeskSource:
                 headers["Authorization"] = f"Basic {pair}"
             else:
                 headers["Authorization"] = f"Bearer {token}"
-        return JsonApi(
-            config.name,
-            self.base_url,
-            headers,
-            timeout=float(config.option("timeout", 30)),
-            max_wait=float(config.option("max_wait", 120)),
-            backoff=float(config.option("backoff", 1.0)),
-            transport=self.transport,
-        )
+        return api_for(config, self.base_url, headers, transport=self.transport)
 
     def fetch(self, state: Mapping[str, Any], progress: Progress) -> Fetched:
         """Every published article of every locale (one listing per locale)."""
