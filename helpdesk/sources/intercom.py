@@ -102,7 +102,7 @@ class Groups:
     def find(self, ident: Any, kind: str = "") -> Mapping[str, Any] | None:
         if ident in (None, ""):
             return None
-        kinds = [kind] if kind else ["section", "collection"]
+        kinds = [kind, "section", "collection"] if kind else ["section", "collection"]
         for each in kinds:
             found = self.by_id.get((each, str(ident)))
             if found is not None:
