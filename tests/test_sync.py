@@ -417,3 +417,17 @@ def test_a_bad_sources_file_never_stops_the_server(settings: Settings) -> None:
     (settings.source_dir / "sources.yaml").write_text("sources:\n  - {name: x}\n", "utf-8")
     scheduler = SyncScheduler(settings)
     assert scheduler.start() == 0 and "unknown type" in scheduler.error
+
+
+def test_a_relative_export_path_is_the_sources_files_folders(tmp_path: Path) -> None:
+    path = tmp_path / "kb" / "sources.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "sources:\n"
+        "  - {name: a, type: notion-export, path: exports/space.zip}\n"
+        "  - {name: b, type: notion-export, path: /srv/space.zip}\n",
+        "utf-8",
+    )
+    first, second = load_sources(path)
+    assert first.option("path") == str(tmp_path / "kb" / "exports" / "space.zip")
+    assert second.option("path") == "/srv/space.zip"

@@ -46,7 +46,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
         raise SourceError(f"{path}: expected a list under 'sources:'")
     configs: list[SourceConfig] = []
     for number, entry in enumerate(entries, start=1):
-        configs.append(_config(entry, f"{path}, source {number}"))
+        configs.append(_config(entry, f"{path}, source {number}", path.parent))
     names = [c.name for c in configs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -54,7 +54,7 @@ def load_sources(path: Path) -> list[SourceConfig]:
     return configs
 
 
-def _config(entry: Any, where: str) -> SourceConfig:
+def _config(entry: Any, where: str, folder: Path) -> SourceConfig:
     if not isinstance(entry, dict):
         raise SourceError(f"{where}: expected a mapping of settings")
     name = str(entry.get("name") or "")
@@ -81,8 +81,18 @@ def _config(entry: Any, where: str) -> SourceConfig:
         product=str(entry.get("product") or ""),
         language=str(entry.get("language") or "").lower(),
         schedule=schedule,
-        options={k: v for k, v in entry.items() if k not in COMMON},
+        options=_options(entry, folder),
     )
+
+
+def _options(entry: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The type's own settings; a relative ``path`` (an export file) is the sources file's
+    folder's, wherever `helpdesk sync` runs from."""
+    options = {k: v for k, v in entry.items() if k not in COMMON}
+    given = options.get("path")
+    if isinstance(given, str) and given and not Path(given).expanduser().is_absolute():
+        options["path"] = str(folder / given)
+    return options
 
 
 def interval_seconds(schedule: str) -> int | None:
