@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -349,12 +350,28 @@ def test_cli_ingest_with_a_bad_setting_fails_naming_it(kb: Path, tmp_path: Path)
 
 def test_a_second_concurrent_ingest_fails_with_ingest_running(settings: Settings) -> None:
     layout = Layout(Path(settings.data_dir))
-    with layout.ingest_lock():
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another ingest (or sync) in another thread holds the lock
+        with layout.ingest_lock():
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
         with pytest.raises(IngestError) as caught:
             ingest(settings)
         assert caught.value.code == "ingest_running"
         assert layout.current_name() is None
+    finally:
+        release.set()
+        holder.join(10)
     assert ingest(settings).generation is not None  # the lock is free again
+    # The thread that holds the lock may take it again (a sync's own ingest).
+    with layout.ingest_lock():
+        assert ingest(settings).generation is not None
 
 
 @pytest.mark.parametrize("keep", [1, 2])

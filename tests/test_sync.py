@@ -297,7 +297,7 @@ def test_the_cli_without_a_sources_file_says_where_it_looked(tmp_path: Path) -> 
     assert f"no sources file at {kb / 'sources.yaml'}" in result.output
 
 
-def test_one_sync_at_a_time(settings: Settings) -> None:
+def test_one_sync_at_a_time_and_no_ingest_during_one(settings: Settings) -> None:
     started, release = threading.Event(), threading.Event()
 
     class Slow(MemorySource):
@@ -313,13 +313,18 @@ def test_one_sync_at_a_time(settings: Settings) -> None:
     first = threading.Thread(target=lambda: sync(settings, ["help"]))
     first.start()
     assert started.wait(10)
-    try:
-        sync(settings, ["wiki"])
-    except Exception as exc:
-        errors.append(exc)
+    # While a sync fetches, neither a second sync nor an ingest may start: the sync holds the
+    # ingest lock until its own ingest is done, so no ingest reads a mirror mid-swap.
+    for attempt in (lambda: sync(settings, ["wiki"]), lambda: ingest(settings)):
+        try:
+            attempt()
+        except Exception as exc:
+            errors.append(exc)
     release.set()
     first.join(20)
-    assert len(errors) == 1 and "another sync is running" in str(errors[0])
+    assert [getattr(e, "code", None) for e in errors] == ["ingest_running", "ingest_running"]
+    assert "another ingest is running" in str(errors[0])
+    assert "help:articles/1.md" in _documents(settings)  # the first sync's own ingest ran
 
 
 def test_the_knowledge_base_folder_ignores_the_sources_file(settings: Settings) -> None:

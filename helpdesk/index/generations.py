@@ -31,6 +31,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ CURRENT = "CURRENT"
 CANDIDATE = "CANDIDATE"
 MANIFEST = "manifest.json"
 # Bumped whenever a generation's files change shape; older generations are rebuilt, not read.
+# The ingest locks this thread holds (lock file paths), so that holding one again is a no-op.
+_HELD = threading.local()
 FORMAT_VERSION = 3  # 3: topic vectors (topics.json, topics-*.npy)
 
 
@@ -148,7 +151,15 @@ class Layout:
 
     @contextlib.contextmanager
     def ingest_lock(self) -> Iterator[None]:
-        """Hold the data directory's ingest lock, or fail at once if another ingest holds it."""
+        """Hold the data directory's ingest lock, or fail at once if another ingest holds it.
+
+        Reentrant in one thread: `helpdesk sync` holds it from its first fetch to the end of
+        its ingest, and the ingest inside takes it again without waiting for itself."""
+        key = str(self.lock_file.resolve())
+        held: set[str] = _HELD.__dict__.setdefault("locks", set())
+        if key in held:
+            yield
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.lock_file, "a+") as handle:
             try:
@@ -158,9 +169,11 @@ class Layout:
                     f"another ingest is running on {self.data_dir} (lock {self.lock_file})",
                     code="ingest_running",
                 ) from None
+            held.add(key)
             try:
                 yield
             finally:
+                held.discard(key)
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 

@@ -4,7 +4,6 @@
       NAME/                 a source's mirror: one Markdown or HTML file per page it holds
       .state/NAME.json      what its next fetch needs (ETags, cursors)
       .status.json          each source's last sync: when, outcome, counts (the console shows it)
-      .sync.lock            held by the one sync that may run at a time
 
 A mirror is rebuilt beside the old one and swapped in only after its fetch succeeded, so an
 unreachable source keeps its last good content (and says so), and ingest, which reads every
@@ -13,8 +12,6 @@ mirror beside the knowledge-base folder, re-embeds only the chunks of pages that
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -30,7 +27,7 @@ import yaml
 
 from ..config import Settings
 from ..embeddings import Embedder
-from ..errors import IngestError
+from ..index.generations import Layout
 from ..index.ingest import IngestReport, ingest
 from . import FOLDER, connector
 from .base import Fetched, Page, SourceConfig, SourceError, SourceUnreachable
@@ -40,7 +37,6 @@ log = logging.getLogger("helpdesk.sources")
 
 STATE = ".state"
 STATUS = ".status.json"
-LOCK = ".sync.lock"
 SUFFIXES = (".md", ".html")
 META_SUFFIX = ".meta.yaml"
 # Names ingest's discovery passes over at a folder's top (see helpdesk.documents.discover).
@@ -128,7 +124,9 @@ def sync(
     chosen = [by_name[n] for n in names] if names else declared
     root = settings.mirrors_dir
     report = SyncReport()
-    with _sync_lock(root):
+    # The ingest lock from the first fetch to the end of the ingest: no ingest reads a mirror
+    # while it is being swapped, and syncs run one at a time.
+    with Layout(settings.data_dir).ingest_lock():
         for config in chosen:
             if config.type == FOLDER:
                 report.sources.append(_sync_folder(config, settings))
@@ -357,23 +355,6 @@ def _write_json(path: Path, body: Mapping[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(body, ensure_ascii=False, indent=1), "utf-8")
     os.replace(temporary, path)
-
-
-@contextlib.contextmanager
-def _sync_lock(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IngestError(
-                f"another sync is running on {root.parent} (lock {root / LOCK})",
-                code="sync_running",
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _progress(name: str, shown: bool) -> Callable[[int, int | None], None]:
