@@ -271,6 +271,31 @@ def test_urls_and_paths() -> None:
     assert robots_directives("helpdesk: none", "helpdesk") == {"noindex", "nofollow"}
 
 
+def test_the_sample_help_center_rendered_as_a_site_crawls_to_one_page_per_document(
+    tmp_path: Path,
+) -> None:
+    from helpdesk.documents import discover, load_document
+    from scripts.render_site import BANNER, FOOTER, render, serve_folder
+
+    kb = Path(__file__).resolve().parent.parent / "knowledge_base"
+    documents = [load_document(path, kb) for path in discover(kb)]
+    with serve_folder(tmp_path / "site") as base:
+        render(kb, tmp_path / "site", base)
+        public = crawl(base, exclude="/kb/")
+        internal = crawl(base, start_url=f"{base}/kb/", include="/kb/")
+    pages = {page.title: page for page in public.pages + internal.pages}
+    for document in documents:
+        page = pages[document.meta.title]
+        assert page.language == document.meta.language
+        assert page.url.startswith(f"{base}/kb/") == (document.meta.audience == "internal")
+        for section in document.sections:
+            if section.kind == "faq":  # each question a heading of the FAQ page
+                assert f"### {section.question}\n" in page.body
+    assert len(pages) == len(documents) + 2  # and the two home pages
+    for text in (BANNER, FOOTER, "Related articles"):
+        assert not [page.path for page in pages.values() if text in page.body]
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("helpdesk.sources.sync") is None,
     reason="helpdesk.sources.sync is in the sources-sync branch",
