@@ -89,6 +89,7 @@ class Site:
     base: str = ""
     log: list[tuple[str, int]] = field(default_factory=list)
     agents: set[str] = field(default_factory=set)  # User-Agent headers seen
+    redirects: dict[str, str] = field(default_factory=lambda: dict([REDIRECT]))  # 301s
     # path -> statuses the next requests get, one each ("*" for every path), with Retry-After
     failures: dict[str, list[int]] = field(default_factory=dict)
     retry_after: str = "0"
@@ -333,8 +334,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/sitemap.xml", "/sitemaps/pages-1.xml", "/sitemaps/pages-2.xml"):
             part = 0 if path == "/sitemap.xml" else int(path[-5])
             return 200, {"Content-Type": "application/xml"}, sitemap(site, part).encode()
-        if path == REDIRECT[0]:
-            return 301, {"Location": _url(site, REDIRECT[1])}, b""
+        if path in site.redirects:
+            return 301, {"Location": _url(site, site.redirects[path])}, b""
         if path in FILES:
             return 200, {"Content-Type": "application/pdf"}, b"%PDF-1.4\n%\xe2\xe3\n"
         page = site.pages.get(path)

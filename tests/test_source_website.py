@@ -142,6 +142,20 @@ def test_a_removed_page_is_gone_and_a_changed_page_comes_back_changed() -> None:
     assert len(second.unchanged) == 300 - 1 - len(expected)
 
 
+def test_a_canonical_url_that_redirects_to_the_page_is_the_page() -> None:
+    site = make_site()
+    page = site.pages.pop("/docs/article-9")
+    page.canonical, page.path = "/docs/article-9", "/docs/article-9/"
+    site.pages[page.path] = page
+    site.redirects["/docs/article-9"] = "/docs/article-9/"  # the links still say the first
+    site.pages["/"].links.append(("/docs/article-9/", "Article nine"))  # but this one, first
+    with serve(site) as base:
+        fetched = crawl(base)
+    assert url(site, "/docs/article-9") in [p.url for p in fetched.pages]
+    assert dict(fetched.skipped)[url(site, "/docs/article-9/")].startswith("duplicate of")
+    assert len(fetched.pages) == 300
+
+
 def test_a_sitemap_index_seeds_the_crawl() -> None:
     site = make_site()
     with serve(site) as base:

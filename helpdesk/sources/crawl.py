@@ -269,7 +269,11 @@ class Crawl:
             parsed = email.utils.parsedate_to_datetime(visit.entry["modified"])
             reading.updated = parsed.date().isoformat() if parsed else ""
         canonical = reading.canonical
-        if (
+        if canonical and canonical == url != visit.final:
+            # Its canonical URL is the one asked for, which redirected here (/a -> /a/): the
+            # page itself, cited at its canonical URL.
+            visit.final = url
+        elif (
             canonical
             and canonical != visit.final
             and host_of(canonical) in self.hosts
