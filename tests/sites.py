@@ -4,11 +4,11 @@
 indexes, 294 articles; one section in Korean) with what real sites have around their text: a
 navigation bar, a breadcrumb, a footer and a cookie banner on every page, a "was this
 helpful" widget in every article, a robots.txt that disallows ``/private/``, a sitemap index
-with two sitemaps, a redirect, a link to a missing page, an article reachable under a second
-URL that names the first as canonical, a page with a noindex meta tag and one with an
-X-Robots-Tag header, and links to files. Pages answer conditional requests (ETag,
-Last-Modified) with 304, and can be changed or removed between crawls. :func:`serve` runs it
-on a real HTTP server thread.
+with two sitemaps, a redirect, a link to a missing page, two articles reachable under a
+second URL that names the first as canonical (in a <link> tag, in a Link header), a page with
+a noindex meta tag and one with an X-Robots-Tag header, and links to files. Pages answer
+conditional requests (ETag, Last-Modified) with 304, and can be changed or removed between
+crawls. :func:`serve` runs it on a real HTTP server thread.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ SECTIONS = {  # path -> (title, language, articles)
 REDIRECT = ("/old/getting-started", "/docs/getting-started")
 MISSING = "/docs/no-such-page"
 DUPLICATE = "/print/docs/getting-started"  # canonical: /docs/getting-started
+# The same, its canonical in a Link header: /billing/article-7
+DUPLICATE_BY_HEADER = "/print/billing/article-7"
 NOINDEX_META = "/docs/draft-notes"
 NOINDEX_HEADER = "/docs/beta-notes"
 PRIVATE = ("/private/", "/private/refund-overrides", "/private/escalations")
@@ -78,6 +80,7 @@ class SitePage:
     noindex_meta: bool = False
     noindex_header: bool = False
     canonical: str = ""  # a path; the page's own when empty
+    canonical_header: bool = False  # named in a Link header instead of a <link> tag
     article: bool = True
 
 
@@ -214,6 +217,17 @@ def make_site(seed: int = 17) -> Site:
         article=False,
     )
     original.links = [(DUPLICATE, "Print this article")]
+    original = pages["/billing/article-7"]
+    pages[DUPLICATE_BY_HEADER] = SitePage(
+        DUPLICATE_BY_HEADER,
+        original.title,
+        "en",
+        original.sections,
+        canonical="/billing/article-7",
+        canonical_header=True,
+        article=False,
+    )
+    original.links = [(DUPLICATE_BY_HEADER, "Print this article")]
     return Site(pages=pages)
 
 
@@ -243,12 +257,13 @@ def render_page(site: Site, page: SitePage) -> str:
         if p in site.pages
     )
     canonical = _url(site, page.canonical or page.path)
+    tag = "" if page.canonical_header else f'<link rel="canonical" href="{canonical}">'
     robots = '<meta name="robots" content="noindex">' if page.noindex_meta else ""
     crumbs = f'<a href="/">Help Center</a> › <span>{e(page.title)}</span>'
     return f"""<!DOCTYPE html>
 <html lang="{page.language}">
 <head><meta charset="utf-8"><title>{e(page.title)} – Quillfeather Help</title>
-<link rel="canonical" href="{canonical}">{robots}
+{tag}{robots}
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body>
 <div id="cookie-consent" class="cookie-banner"><p>{BANNER_TEXT}.
@@ -351,6 +366,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if page.noindex_header:
             headers["X-Robots-Tag"] = "noindex"
+        if page.canonical_header:
+            headers["Link"] = f'<{_url(site, page.canonical)}>; rel="canonical"'
         match = self.headers.get("If-None-Match")
         since = self.headers.get("If-Modified-Since")
         if match is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -96,8 +97,11 @@ def test_robots_noindex_404_redirect_duplicate_and_files_are_skipped_with_reason
     assert skipped[url(site, sites.NOINDEX_META)] == "noindex (robots meta tag)"
     assert skipped[url(site, sites.NOINDEX_HEADER)] == "noindex (X-Robots-Tag header)"
     assert skipped[url(site, sites.MISSING)] == "not found (404)"
-    assert skipped[url(site, sites.DUPLICATE)].startswith(
-        f"duplicate of {url(site, sites.REDIRECT[1])}"
+    assert skipped[url(site, sites.DUPLICATE)] == (
+        f"duplicate of {url(site, sites.REDIRECT[1])} (its canonical URL)"
+    )
+    assert skipped[url(site, sites.DUPLICATE_BY_HEADER)] == (
+        f"duplicate of {url(site, '/billing/article-7')} (its canonical URL)"
     )
     assert skipped[url(site, sites.FILES[0])] == "not HTML (a file link)"
     assert skipped[url(site, sites.FILES[1])] == "not HTML (application/pdf)"
@@ -153,6 +157,20 @@ def test_a_canonical_url_that_redirects_to_the_page_is_the_page() -> None:
         fetched = crawl(base)
     assert url(site, "/docs/article-9") in [p.url for p in fetched.pages]
     assert dict(fetched.skipped)[url(site, "/docs/article-9/")].startswith("duplicate of")
+    assert len(fetched.pages) == 300
+
+
+def test_the_same_text_under_two_urls_without_a_canonical_link_is_one_document() -> None:
+    site = make_site()
+    original = site.pages["/devices/article-3"]
+    copy = replace(original, path="/devices/article-3/comments", related=[], links=[])
+    site.pages[copy.path] = copy
+    original.links = [(copy.path, "Comments")]
+    with serve(site) as base:
+        fetched = crawl(base)
+    assert dict(fetched.skipped)[url(site, copy.path)] == (
+        f"duplicate of {url(site, original.path)} (the same text)"
+    )
     assert len(fetched.pages) == 300
 
 

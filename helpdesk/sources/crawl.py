@@ -246,12 +246,8 @@ class Crawl:
         if visit.skip:
             return visit
         html = answer.body.decode(answer.encoding or "utf-8", errors="replace")
-        linked = answer.headers.get("link", "")
-        canonical_header = ""
-        if 'rel="canonical"' in linked or "rel=canonical" in linked:
-            canonical_header = linked.split(">")[0].lstrip(" <")
         reading = read_page(
-            html, visit.final, self.options.agent_token, headers_canonical=canonical_header
+            html, visit.final, self.options.agent_token, headers_canonical=answer.canonical_link
         )
         tagged = robots_directives(answer.headers.get("x-robots-tag", ""), self.options.agent_token)
         visit.reading = reading

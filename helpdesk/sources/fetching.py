@@ -43,6 +43,7 @@ class Answer:
     body: bytes = b""
     encoding: str = ""
     note: str = ""  # why the body was not read
+    canonical_link: str = ""  # a Link: <URL>; rel="canonical" header's URL
 
 
 class Throttle:
@@ -112,6 +113,7 @@ class PoliteClient:
         """The response, its body read (up to MAX_PAGE_BYTES) if it is a 200 and, when
         ``html``, an HTML page."""
         answer = Answer(response.status_code, str(response.url), response.headers)
+        answer.canonical_link = response.links.get("canonical", {}).get("url", "")
         if response.status_code != 200:
             return answer
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
