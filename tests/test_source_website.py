@@ -179,10 +179,13 @@ def test_a_sitemap_index_seeds_the_crawl() -> None:
     with serve(site) as base:
         options = {"sitemap": f"{base}/sitemap.xml", "delay": 0, "max_depth": 0}
         config = SourceConfig("site", "website", options=options)
-        fetched = connector(config).fetch({}, lambda done, total: None)
+        calls: list[tuple[int, int | None]] = []
+        fetched = connector(config).fetch({}, lambda done, total: calls.append((done, total)))
     assert sorted(page.url for page in fetched.pages) == sorted(
         url(site, path) for path in site.indexable()
     )
+    # Progress: pages done of the pages known so far (all of them, from the sitemaps).
+    assert calls[0] == (1, 300) and calls[-1] == (300, 300)
 
 
 def test_limits_and_filters_bound_the_crawl() -> None:

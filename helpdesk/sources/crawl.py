@@ -124,8 +124,7 @@ class Crawl:
     def run(self) -> Fetched:
         frontier: list[tuple[str, int]] = []
         if self.options.start_url:
-            start = self._start()
-            frontier = self._follow(start, []) if start else []
+            frontier = self._follow(self._start(), [])
         for url in self._sitemap_pages():
             frontier.extend(self._admit([url], 0))
         while frontier:
@@ -137,7 +136,7 @@ class Crawl:
         self.progress(self.done, self.done)
         return self.result
 
-    def _start(self) -> Visit | None:
+    def _start(self) -> Visit:
         """The start page, requested first: the site's address after redirects, and whether
         the site can be read at all."""
         url = self.options.start_url
@@ -159,7 +158,7 @@ class Crawl:
             for future in as_completed(futures):
                 visits.append(future.result())
                 self.done += 1
-                self.progress(self.done, None)
+                self.progress(self.done, self.admitted)  # the pages known so far
         visits.sort(key=lambda v: (v.url != v.final, v.url))  # the page at its own URL first
         for visit in visits:
             self._settle(visit)
