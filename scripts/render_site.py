@@ -7,13 +7,14 @@ Every document (Markdown, HTML, PDF, Word, FAQ files; public and internal) is re
 helpdesk's own loaders and becomes one HTML page at the path of its ``url`` metadata (a PDF's
 or Word file's page drops the suffix; a document without a URL lives at its file path): its
 title as ``<h1>``, its heading path as ``<h2>``-``<h6>``, its text as HTML (Markdown rendered
-with markdown-it), ``<html lang>``, a canonical link; an FAQ file is one page with each
-category as ``<h2>`` and each question as ``<h3 id=ANCHOR>``. Around the text, as on a real
-help center: a cookie banner, a header with the navigation (every public page), breadcrumbs,
-a related-articles box and a footer. Internal documents live under ``/kb/`` with an index of
-their own. Also written: ``/`` and ``/kb/`` index pages, ``robots.txt``, ``sitemap.xml``, and
-``site.json``: for each document, its source file, URL path, title, language and audience, and
-each FAQ anchor's question (what scripts/eval_crawled.py maps the benchmark's gold with).
+with markdown-it), ``<html lang>``, a canonical link, its updated date as
+``article:modified_time``; an FAQ file is one page with each category as ``<h2>`` and each
+question as ``<h3 id=ANCHOR>``. Around the text, as on a real help center: a cookie banner, a
+header with the navigation (every public page), breadcrumbs, a related-articles box and a
+footer. Internal documents live under ``/kb/`` with an index of their own. Also written: ``/``
+and ``/kb/`` index pages, ``robots.txt``, ``sitemap.xml``, and ``site.json``: for each
+document, its source file, URL path, title, language and audience, and each FAQ anchor's
+question (what scripts/eval_crawled.py maps the benchmark's gold with).
 
 Files: ``/en/manuals/aura-speaker`` is ``OUT/en/manuals/aura-speaker.html``, ``/`` is
 ``OUT/index.html`` and ``/kb/`` is ``OUT/kb/index.html``; :func:`file_for` maps a URL path, and
@@ -117,13 +118,21 @@ def _body(document: Document) -> str:
 
 
 def _layout(
-    title: str, language: str, canonical: str, nav: str, crumbs: str, body: str, related: str
+    title: str,
+    language: str,
+    canonical: str,
+    nav: str,
+    crumbs: str,
+    body: str,
+    related: str,
+    updated: str = "",
 ) -> str:
     e = html.escape
+    modified = f'<meta property="article:modified_time" content="{e(updated)}">' if updated else ""
     return f"""<!DOCTYPE html>
 <html lang="{e(language or "en")}">
 <head><meta charset="utf-8"><title>{e(title)} | Nimbus Home Help Center</title>
-<link rel="canonical" href="{e(canonical)}">
+<link rel="canonical" href="{e(canonical)}">{modified}
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body>
 <div class="cookie-banner" role="dialog" aria-label="Cookies"><p>{e(BANNER)}</p>
@@ -201,6 +210,7 @@ def render(source: Path, out: Path, base_url: str) -> list[Rendered]:
             crumbs,
             _body(page.document),
             related,
+            meta.updated,
         )
         target = file_for(out, page.path)
         target.parent.mkdir(parents=True, exist_ok=True)

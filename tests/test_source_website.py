@@ -17,7 +17,7 @@ import sites
 from sites import BOILERPLATE, Site, make_site, serve
 
 from helpdesk.sources import Fetched, SourceConfig, SourceError, SourceUnreachable, connector
-from helpdesk.sources.webpage import mirror_path, normalise, robots_directives
+from helpdesk.sources.webpage import drop_lines, line_key, mirror_path, normalise, robots_directives
 from helpdesk.sources.website import WebsiteSource
 
 # Every page has it in a widget: the extractor leaves it in some, the template count takes it.
@@ -329,6 +329,14 @@ def test_the_sample_help_center_rendered_as_a_site_crawls_to_one_page_per_docume
     assert len(pages) == len(documents) + 2  # and the two home pages
     for text in (BANNER, FOOTER, "Related articles"):
         assert not [page.path for page in pages.values() if text in page.body]
+
+
+def test_template_lines_go_and_shared_headings_stay() -> None:
+    template = {line_key(t) for t in ("Troubleshooting", "Was this helpful?", "Contact us")}
+    page = "# Hub\n\n## Troubleshooting\n\nUnplug it.\n\n**Was this helpful?**\n\n- Contact us\n"
+    body, dropped = drop_lines(page, template)
+    assert body == "# Hub\n\n## Troubleshooting\n\nUnplug it.\n"
+    assert dropped == len("**Was this helpful?**") + len("- Contact us")
 
 
 @pytest.mark.skipif(

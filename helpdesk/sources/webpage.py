@@ -221,12 +221,12 @@ def _blocks(tree: object) -> set[str]:
     return keys
 
 
-def drop_lines(markdown: str, template: set[str], keep_first: bool = True) -> tuple[str, int]:
+def drop_lines(markdown: str, template: set[str]) -> tuple[str, int]:
     """``markdown`` without the lines whose text is the site template's, and how many
-    characters went (the first line, the page's title, stays)."""
+    characters went. Headings stay: manuals share headings ("Troubleshooting") as structure."""
     kept, dropped = [], 0
-    for number, line in enumerate(markdown.splitlines()):
-        if line.strip() and not (keep_first and number == 0) and line_key(line) in template:
+    for line in markdown.splitlines():
+        if line.strip() and not _HEADING.match(line) and line_key(line) in template:
             dropped += len(line)
             continue
         kept.append(line)
