@@ -294,6 +294,9 @@ def test_urls_and_paths() -> None:
     )
     assert normalise("../c", "https://h.example/a/b/") == "https://h.example/a/c"
     assert normalise("mailto:a@b.example") is None
+    assert normalise("https://h.example/ko/설정") == normalise(
+        "https://h.example/ko/%ec%84%a4%ec%a0%95"
+    )
     assert mirror_path("https://h.example/docs/getting-started", "h.example") == (
         "docs/getting-started.md"
     )

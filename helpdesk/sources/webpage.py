@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 # Query parameters that only say where a visitor came from: the same page without them.
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|msclkid|mc_[a-z]+|_hs[a-z]+)$", re.IGNORECASE)
@@ -38,7 +38,10 @@ def normalise(url: str, base: str = "") -> str | None:
     if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, True) if not _TRACKING.match(k)])
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    # One spelling per path: raw non-ASCII escaped as browsers send it, escapes in upper case.
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    path = re.sub(r"%[0-9a-f]{2}", lambda m: m.group(0).upper(), path)
+    return urlunsplit((scheme, host, path, query, ""))
 
 
 def host_of(url: str) -> str:
