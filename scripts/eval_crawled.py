@@ -203,14 +203,13 @@ def print_table(files: list[Verdict], crawled: list[Verdict]) -> None:
                 continue
             points = (b[row] - a[row]) * 100
             print(f"{group:<6} {row:<9} {a[row]:>8.1%} {b[row]:>8.1%} {points:>+7.1f}")
-    moved = [
-        (f.case.id, f.outcome, c.outcome)
-        for f, c in zip(files, crawled, strict=True)
-        if f.outcome != c.outcome
-    ]
+    moved = [(f, c) for f, c in zip(files, crawled, strict=True) if f.outcome != c.outcome]
     print(f"\n{len(moved)} cases changed outcome (files -> crawled):")
-    for case_id, before, after in moved[:40]:
-        print(f"  {case_id}: {before} -> {after}")
+    for f, c in moved:
+        print(f"  {f.case.id}: {f.outcome} -> {c.outcome}")
+        for verdict, name in ((f, "files"), (c, "crawled")):
+            why = "; ".join(verdict.why)[:300] or "-"
+            print(f"    {name}: cites {', '.join(verdict.cited) or 'nothing'}: {why}")
 
 
 if __name__ == "__main__":

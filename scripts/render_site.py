@@ -8,13 +8,14 @@ helpdesk's own loaders and becomes one HTML page at the path of its ``url`` meta
 or Word file's page drops the suffix; a document without a URL lives at its file path): its
 title as ``<h1>``, its heading path as ``<h2>``-``<h6>``, its text as HTML (Markdown rendered
 with markdown-it), ``<html lang>``, a canonical link, its updated date as
-``article:modified_time``; an FAQ file is one page with each category as ``<h2>`` and each
-question as ``<h3 id=ANCHOR>``. Around the text, as on a real help center: a cookie banner, a
-header with the navigation (every public page), breadcrumbs, a related-articles box and a
-footer. Internal documents live under ``/kb/`` with an index of their own. Also written: ``/``
-and ``/kb/`` index pages, ``robots.txt``, ``sitemap.xml``, and ``site.json``: for each
-document, its source file, URL path, title, language and audience, and each FAQ anchor's
-question (what scripts/eval_crawled.py maps the benchmark's gold with).
+``article:modified_time`` and its product as ``<meta name="helpdesk:product">`` (the markup
+helpdesk reads, see docs/sources-website.md); an FAQ file is one page with each category as
+``<h2>`` and each question as ``<h3 id=ANCHOR>``. Around the text, as on a real help center: a
+cookie banner, a header with the navigation (every public page), breadcrumbs, a
+related-articles box and a footer. Internal documents live under ``/kb/`` with an index of
+their own. Also written: ``/`` and ``/kb/`` index pages, ``robots.txt``, ``sitemap.xml``, and
+``site.json``: for each document, its source file, URL path, title, language and audience, and
+each FAQ anchor's question (what scripts/eval_crawled.py maps the benchmark's gold with).
 
 Files: ``/en/manuals/aura-speaker`` is ``OUT/en/manuals/aura-speaker.html``, ``/`` is
 ``OUT/index.html`` and ``/kb/`` is ``OUT/kb/index.html``; :func:`file_for` maps a URL path, and
@@ -126,9 +127,12 @@ def _layout(
     body: str,
     related: str,
     updated: str = "",
+    product: str = "",
 ) -> str:
     e = html.escape
     modified = f'<meta property="article:modified_time" content="{e(updated)}">' if updated else ""
+    if product:  # the markup helpdesk reads from HTML pages (docs/sources-website.md)
+        modified += f'<meta name="helpdesk:product" content="{e(product)}">'
     return f"""<!DOCTYPE html>
 <html lang="{e(language or "en")}">
 <head><meta charset="utf-8"><title>{e(title)} | Nimbus Home Help Center</title>
@@ -211,6 +215,7 @@ def render(source: Path, out: Path, base_url: str) -> list[Rendered]:
             _body(page.document),
             related,
             meta.updated,
+            meta.product,
         )
         target = file_for(out, page.path)
         target.parent.mkdir(parents=True, exist_ok=True)

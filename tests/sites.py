@@ -81,6 +81,7 @@ class SitePage:
     noindex_header: bool = False
     canonical: str = ""  # a path; the page's own when empty
     canonical_header: bool = False  # named in a Link header instead of a <link> tag
+    product: str = ""  # in a <meta name="helpdesk:product"> tag
     article: bool = True
 
 
@@ -173,6 +174,7 @@ def make_site(seed: int = 17) -> Site:
                 sections=text_sections(korean, rng.randint(2, 4)),
                 related=[paths[(number + step) % len(paths)] for step in (1, 2, 3)],
                 modified=1_767_225_600.0 + rng.randint(0, 300) * 86_400,
+                product="nimbus-hub" if section == "devices" else "",
             )
         pages[f"/{section}/"] = SitePage(
             path=f"/{section}/",
@@ -259,6 +261,8 @@ def render_page(site: Site, page: SitePage) -> str:
     canonical = _url(site, page.canonical or page.path)
     tag = "" if page.canonical_header else f'<link rel="canonical" href="{canonical}">'
     robots = '<meta name="robots" content="noindex">' if page.noindex_meta else ""
+    if page.product:
+        robots += f'<meta name="helpdesk:product" content="{page.product}">'
     crumbs = f'<a href="/">Help Center</a> › <span>{e(page.title)}</span>'
     return f"""<!DOCTYPE html>
 <html lang="{page.language}">

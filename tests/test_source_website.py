@@ -82,6 +82,8 @@ def test_pages_keep_their_text_headings_title_and_language(
             assert all(paragraph in page.body for paragraph in paragraphs)
         assert page.language == original.language
         assert page.updated  # from Last-Modified
+    assert by_url[url(site, "/devices/article-4")].product == "nimbus-hub"  # helpdesk:product
+    assert by_url[url(site, "/docs/article-4")].product == ""
     assert by_url[url(site, sites.KOREAN_SLUG)].path == "ko/설정-가이드.md"
     assert by_url[url(site, "/docs/")].path == "docs/index.md"
     assert by_url[url(site, "/")].path == "index.md"

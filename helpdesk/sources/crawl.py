@@ -380,6 +380,8 @@ class Crawl:
                     body=reading.markdown,
                     url=key,
                     language=reading.language,
+                    audience=reading.audience,
+                    product=reading.product,
                     updated=reading.updated,
                 )
             )

@@ -114,6 +114,8 @@ class Reading:
     language: str = ""
     title: str = ""
     updated: str = ""
+    product: str = ""
+    audience: str = ""
     markdown: str = ""
     blocks: set[str] = field(default_factory=set)  # keys of the page's text blocks
 
@@ -147,21 +149,39 @@ def read_page(html: str, url: str, agent: str, *, headers_canonical: str = "") -
         reading.canonical = normalise(str(canonical[0]), base) or ""
     elif headers_canonical:
         reading.canonical = normalise(headers_canonical, url) or ""
-    for meta in tree.xpath("//meta[@name][@content]"):
-        name = str(meta.get("name")).strip().lower()
-        if name in ("robots", agent):
-            reading.directives |= robots_directives(str(meta.get("content")), agent)
     lang = tree.xpath("/html/@lang | /html/@xml:lang", namespaces={"xml": XML_NS})
     if lang:
-        reading.language = str(lang[0]).strip().lower().split("-")[0].split("_")[0]
+        reading.language = _language(str(lang[0]))
     reading.title = _title(tree)
     reading.updated = _updated(tree)
+    for meta in tree.xpath("//meta[@name][@content]"):
+        name = str(meta.get("name")).strip().lower()
+        content = str(meta.get("content")).strip()
+        if name in ("robots", agent):
+            reading.directives |= robots_directives(content, agent)
+        elif name.startswith("helpdesk:") and content:
+            # The fields helpdesk's HTML loader reads from a file, from a page the site's
+            # template marks up for it (a page may narrow its audience, never widen it).
+            field_name = name.removeprefix("helpdesk:")
+            if field_name == "product":
+                reading.product = content
+            elif field_name == "audience" and content.lower() in ("public", "internal"):
+                reading.audience = content.lower()
+            elif field_name == "language":
+                reading.language = _language(content)
+            elif field_name == "updated":
+                reading.updated = content
     reading.blocks = _blocks(tree)
     reading.markdown = _main_text(tree, url, reading.title)
     return reading
 
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def _language(tag: str) -> str:
+    """The primary subtag of a language tag (``ko-KR`` -> ``ko``)."""
+    return tag.strip().lower().split("-")[0].split("_")[0]
 
 
 def _text(element: object) -> str:
