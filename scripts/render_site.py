@@ -13,9 +13,10 @@ helpdesk reads, see docs/sources-website.md); an FAQ file is one page with each 
 ``<h2>`` and each question as ``<h3 id=ANCHOR>``. Around the text, as on a real help center: a
 cookie banner, a header with the navigation (every public page), breadcrumbs, a
 related-articles box and a footer. Internal documents live under ``/kb/`` with an index of
-their own. Also written: ``/`` and ``/kb/`` index pages, ``robots.txt``, ``sitemap.xml``, and
-``site.json``: for each document, its source file, URL path, title, language and audience, and
-each FAQ anchor's question (what scripts/eval_crawled.py maps the benchmark's gold with).
+their own. Also written: ``/`` and ``/kb/`` (listings, noindex), ``robots.txt``,
+``sitemap.xml``, and ``site.json``: for each document, its source file, URL path, title,
+language and audience, and each FAQ anchor's question (what scripts/eval_crawled.py maps the
+benchmark's gold with).
 
 Files: ``/en/manuals/aura-speaker`` is ``OUT/en/manuals/aura-speaker.html``, ``/`` is
 ``OUT/index.html`` and ``/kb/`` is ``OUT/kb/index.html``; :func:`file_for` maps a URL path, and
@@ -41,7 +42,7 @@ from urllib.parse import unquote, urlsplit
 
 from helpdesk.documents import discover, load_document
 from helpdesk.documents.loaders import LoadError
-from helpdesk.types import Document
+from helpdesk.types import Document, Section
 
 BANNER = "We use cookies to keep you signed in and to understand how our help center is used."
 FOOTER = "© 2026 Nimbus Home Inc. · 100 Cloud Avenue, Seattle · Nimbus Home Help Center"
@@ -79,6 +80,11 @@ def file_for(out: Path, url_path: str) -> Path:
     return out / (url_path.strip("/") + ".html")
 
 
+def _anchor(section: Section) -> str:
+    """An FAQ entry's anchor: its id, or the fragment of its own URL (a CSV row's)."""
+    return section.anchor or section.overrides.get("url", "").partition("#")[2]
+
+
 def _markdown(text: str) -> str:
     from markdown_it import MarkdownIt
 
@@ -93,7 +99,7 @@ def _body(document: Document) -> str:
         by_category: dict[str, list[str]] = defaultdict(list)
         for section in document.sections:
             category = section.headings[0] if section.headings else ""
-            anchor = f' id="{html.escape(section.anchor)}"' if section.anchor else ""
+            anchor = f' id="{html.escape(_anchor(section))}"' if _anchor(section) else ""
             by_category[category].append(
                 f"<h3{anchor}>{html.escape(section.question)}</h3>{_markdown(section.answer)}"
             )
@@ -228,6 +234,8 @@ def render(source: Path, out: Path, base_url: str) -> list[Rendered]:
         )
         body = f"<h1>{title}</h1><p>Browse the articles below.</p><ul>{listed}</ul>"
         text = _layout(title, "en", base_url + home, nav, "", body, "")
+        # A listing, not an article: kept out of search engines' indexes, and so of helpdesk's.
+        text = text.replace("<head>", '<head><meta name="robots" content="noindex, follow">', 1)
         file_for(out, home).parent.mkdir(parents=True, exist_ok=True)
         file_for(out, home).write_text(text, encoding="utf-8")
     (out / "robots.txt").write_text(
@@ -250,7 +258,9 @@ def render(source: Path, out: Path, base_url: str) -> list[Rendered]:
             "language": page.document.meta.language,
             "audience": page.document.meta.audience,
             "questions": {
-                s.anchor: s.question for s in page.document.sections if s.kind == "faq" and s.anchor
+                _anchor(s): s.question
+                for s in page.document.sections
+                if s.kind == "faq" and _anchor(s)
             },
         }
         for page in pages
