@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 import sites
 from sites import BOILERPLATE, Site, make_site, serve
@@ -257,6 +258,27 @@ def test_a_site_that_cannot_be_read_is_unreachable() -> None:
     # The server is gone: nothing listens on its port any more.
     with pytest.raises(SourceUnreachable, match="unreachable"):
         crawl(base, retries=0, timeout=2)
+
+
+def test_the_http_client_can_be_handed_in() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["User-Agent"])
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        if request.url.path == "/":
+            return httpx.Response(301, headers={"Location": "/start"})
+        html = "<html lang='en'><body><main><h1>Start</h1><p>" + "Words. " * 40 + "</p></main>"
+        return httpx.Response(200, html=html)
+
+    config = SourceConfig("local", "website", options={"start_url": "https://h.example/"})
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        fetched = WebsiteSource(config, client=client).fetch({}, lambda done, total: None)
+    assert [(p.path, p.url, p.title) for p in fetched.pages] == [
+        ("start.md", "https://h.example/start", "Start")
+    ]
+    assert set(seen) == {"helpdesk/0.1.0 (+https://h.example/)"}
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,9 @@ class Crawl:
         fresh = state.get("version") == STATE_VERSION
         self.old: Mapping[str, dict[str, Any]] = state.get("pages", {}) if fresh else {}
         self.old_paths: Mapping[str, str] = state.get("paths", {}) if fresh else {}
-        self.http = PoliteClient(client, options.delay, options.retries, options.agent_token)
+        self.http = PoliteClient(
+            client, options.delay, options.retries, options.agent_token, options.user_agent
+        )
         first = options.start_url or options.sitemaps[0]
         self.primary = host_of(first)
         self.hosts = {self.primary, *(host_of(s) for s in options.sitemaps)}

@@ -71,8 +71,11 @@ class Throttle:
 class PoliteClient:
     """An httpx client used politely by the crawl's threads; ``requests`` counts what it sent."""
 
-    def __init__(self, client: httpx.Client, delay: float, retries: int, agent: str) -> None:
+    def __init__(
+        self, client: httpx.Client, delay: float, retries: int, agent: str, user_agent: str
+    ) -> None:
         self.client = client
+        self.user_agent = user_agent
         self.throttle = Throttle(delay)
         self.retries = retries
         self.agent = agent  # the robots.txt token
@@ -89,7 +92,12 @@ class PoliteClient:
             last = attempt == self.retries
             self.throttle.wait(host)
             try:
-                with self.client.stream("GET", url, headers=headers) as response:
+                with self.client.stream(
+                    "GET",
+                    url,
+                    headers={"User-Agent": self.user_agent, **headers},
+                    follow_redirects=True,  # a client handed in need not follow them itself
+                ) as response:
                     with self.lock:
                         self.requests += 1 + len(response.history)
                     if response.status_code in RETRY_STATUSES and not last:
