@@ -134,11 +134,14 @@ def _layout(
     related: str,
     updated: str = "",
     product: str = "",
+    plans: tuple[str, ...] = (),
 ) -> str:
     e = html.escape
     modified = f'<meta property="article:modified_time" content="{e(updated)}">' if updated else ""
     if product:  # the markup helpdesk reads from HTML pages (docs/sources-website.md)
         modified += f'<meta name="helpdesk:product" content="{e(product)}">'
+    if plans:  # a page only some plans may read, marked up the same way
+        modified += f'<meta name="helpdesk:plans" content="{e(",".join(plans))}">'
     return f"""<!DOCTYPE html>
 <html lang="{e(language or "en")}">
 <head><meta charset="utf-8"><title>{e(title)} | Nimbus Home Help Center</title>
@@ -222,6 +225,7 @@ def render(source: Path, out: Path, base_url: str) -> list[Rendered]:
             related,
             meta.updated,
             meta.product,
+            meta.plans,
         )
         target = file_for(out, page.path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ refused tokens and unreachable hosts. Nothing is mocked: real HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import logging
 import time
 from collections.abc import Iterator
@@ -411,12 +410,7 @@ def test_intercom_unreachable_host(api: ReplayApi) -> None:
         intercom(api, base_url=f"http://127.0.0.1:{free_port()}", backoff=0.01).fetch({}, _quiet)
 
 
-# -- end to end: sync -> mirror -> ingest (runs once the sources-sync branch is merged) ---------
-
-needs_sync = pytest.mark.skipif(
-    importlib.util.find_spec("helpdesk.sources.sync") is None,
-    reason="helpdesk.sources.sync (branch sources-sync) is not merged yet",
-)
+# -- end to end: sync -> mirror -> ingest ---------
 
 
 def sync_settings(tmp_path: Path, *entries: dict[str, Any]) -> Settings:
@@ -443,9 +437,8 @@ def indexed(settings: Settings) -> dict[str, list[Chunk]]:
     return found
 
 
-@needs_sync
 def test_zendesk_sync_end_to_end(api: ReplayApi, tmp_path: Path) -> None:
-    from helpdesk.sources.sync import sync  # type: ignore[import-not-found,unused-ignore]
+    from helpdesk.sources.sync import sync
 
     entry = {"name": "zd", "type": "zendesk", "base_url": api.url, "locales": ["en-us", "ko"]}
     entry.update({"per_page": 2, "token_env": "HELPDESK_ZENDESK_TOKEN", "audience": "public"})
@@ -497,9 +490,8 @@ def test_zendesk_sync_end_to_end(api: ReplayApi, tmp_path: Path) -> None:
     assert len([d for d in indexed(settings) if d.startswith("zd:")]) == 6
 
 
-@needs_sync
 def test_intercom_sync_end_to_end(api: ReplayApi, tmp_path: Path) -> None:
-    from helpdesk.sources.sync import sync  # type: ignore[import-not-found,unused-ignore]
+    from helpdesk.sources.sync import sync
 
     entry = {"name": "ic", "type": "intercom", "base_url": api.url, "per_page": 2}
     settings = sync_settings(tmp_path, entry)

@@ -5,7 +5,6 @@ rewritten to public URLs, attachments and images skipped, the loaders' zip limit
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import zipfile
@@ -331,15 +330,11 @@ def test_export_zip_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         fetch("confluence-export", path=str(tmp_path / "broken.zip"))
 
 
-# -- end to end: the exports ingest (runs once the sources-sync branch is merged) ---------------
+# -- end to end: the exports ingest ---------------
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("helpdesk.sources.sync") is None,
-    reason="helpdesk.sources.sync (branch sources-sync) is not merged yet",
-)
 def test_every_export_type_syncs_and_ingests(tmp_path: Path) -> None:
-    from helpdesk.sources.sync import sync  # type: ignore[import-not-found,unused-ignore]
+    from helpdesk.sources.sync import sync
 
     exports = tmp_path / "exports"
     exports.mkdir()

@@ -4,7 +4,6 @@ options and a site that is down; then, once sync is there, the crawl through syn
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -366,17 +365,13 @@ def test_template_lines_go_and_shared_headings_stay() -> None:
     assert dropped == len("**Was this helpful?**") + len("- Contact us")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("helpdesk.sources.sync") is None,
-    reason="helpdesk.sources.sync is in the sources-sync branch",
-)
 def test_sync_keeps_no_template_text_and_re_embeds_only_changed_pages(tmp_path: Path) -> None:
     from conftest import NO_RATE_LIMITS, SPEAKER_MD, write_files
-    from helpdesk.sources.sync import sync
 
     from helpdesk.config import Settings
     from helpdesk.index.generations import Layout
     from helpdesk.index.store import read_chunks
+    from helpdesk.sources.sync import sync
 
     site = make_site()
     gone, changed = "/guides/article-12", "/devices/article-30"

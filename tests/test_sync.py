@@ -436,3 +436,21 @@ def test_a_relative_export_path_is_the_sources_files_folders(tmp_path: Path) -> 
     first, second = load_sources(path)
     assert first.option("path") == str(tmp_path / "kb" / "exports" / "space.zip")
     assert second.option("path") == "/srv/space.zip"
+
+
+def test_a_page_limited_to_some_plans_stays_limited(settings: Settings) -> None:
+    html = "<h1>Smart alerts</h1><p>Smart alerts tell a person from a pet.</p>"
+    MemorySource.PAGES.update(
+        {
+            "help": [
+                page(1, plans=("plus", "premium")),
+                Page("alerts.html", "Smart alerts", html, plans=("premium",)),
+            ],
+            "wiki": [page(3)],
+        }
+    )
+    sync(settings)
+    documents = _documents(settings)
+    assert {c.plans for c in documents["help:articles/1.md"]} == {("plus", "premium")}
+    assert {c.plans for c in documents["help:alerts.html"]} == {("premium",)}
+    assert {c.plans for c in documents["wiki:articles/3.md"]} == {()}

@@ -64,7 +64,8 @@ class Page:
     Markdown: the heading structure as ``#`` headings) or ``.html`` (``body`` is HTML, sectioned
     by its h1-h6). The same path must come back for the same page on the next fetch, so that an
     unchanged page is an unchanged file and ingest re-embeds nothing of it. Empty metadata
-    fields fall back to the source's defaults (audience, product, language), then to detection.
+    fields fall back to the source's defaults (audience, product, language), then to detection;
+    ``plans`` limits the page to customers on those plans, as a file's ``plans:`` does.
     """
 
     path: str
@@ -75,6 +76,7 @@ class Page:
     audience: str = ""
     product: str = ""
     updated: str = ""
+    plans: tuple[str, ...] = ()  # the plans the page is limited to; empty: every plan
 
 
 @dataclass

@@ -385,6 +385,7 @@ class Crawl:
                     audience=reading.audience,
                     product=reading.product,
                     updated=reading.updated,
+                    plans=reading.plans,
                 )
             )
         self._drop_template()

@@ -233,8 +233,13 @@ def render(page: Page, config: SourceConfig) -> bytes:
     }
     meta = {k: v for k, v in meta.items() if v}
     if page.path.lower().endswith(".html"):
+        if page.plans:
+            meta["plans"] = ",".join(page.plans)
         return _html(page.body, meta).encode("utf-8")
-    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    fields: dict[str, Any] = dict(meta)
+    if page.plans:
+        fields["plans"] = list(page.plans)
+    front = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{front}---\n\n{page.body.strip()}\n".encode()
 
 

@@ -116,6 +116,7 @@ class Reading:
     updated: str = ""
     product: str = ""
     audience: str = ""
+    plans: tuple[str, ...] = ()
     markdown: str = ""
     blocks: set[str] = field(default_factory=set)  # keys of the page's text blocks
 
@@ -171,6 +172,8 @@ def read_page(html: str, url: str, agent: str, *, headers_canonical: str = "") -
                 reading.language = _language(content)
             elif field_name == "updated":
                 reading.updated = content
+            elif field_name == "plans":
+                reading.plans = tuple(p.strip() for p in content.split(",") if p.strip())
     reading.blocks = _blocks(tree)
     reading.markdown = _main_text(tree, url, reading.title)
     return reading
