@@ -24,6 +24,8 @@ import httpx
 import psutil
 
 from scripts.bench_latency import _wait_ready, free_port, summarize
+from scripts.chroma_server import running_chroma
+from scripts.processes import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # loopback only
@@ -188,48 +190,15 @@ def server_configs(workers: int) -> list[ServerConfig]:
 
 @contextmanager
 def chroma_server(root: Path, timeout: float = 60.0) -> Iterator[dict[str, str]]:
-    """A real Chroma server (``chroma run`` from the chromadb package) over ``root`` on a free
-    loopback port; yields the settings that point helpdesk at it."""
-    chroma = Path(sys.executable).with_name("chroma")
-    command = [str(chroma) if chroma.exists() else "chroma", "run", "--path", str(root / "db")]
-    port = free_port()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "chroma.log", "wb") as log:
-        process = subprocess.Popen(
-            [*command, "--host", HOST, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    "the Chroma server stopped: "
-                    + (root / "chroma.log").read_text("utf-8", "replace")[-2000:]
-                )
-            try:
-                if httpx.get(f"http://{HOST}:{port}/api/v2/heartbeat", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the Chroma server did not answer its heartbeat in {timeout} s")
-            time.sleep(0.2)
+    """A real Chroma server (``chroma run``) over ``root`` on a free loopback port; yields the
+    settings that point helpdesk at it."""
+    with running_chroma(root, HOST, timeout) as port:
         yield {
             "HELPDESK_VECTOR_STORE": "server",
             "HELPDESK_CHROMA_HOST": HOST,
             "HELPDESK_CHROMA_PORT": str(port),
             "HELPDESK_CHROMA_PREFIX": "bench",
         }
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
 
 
 class MemorySampler:
@@ -336,13 +305,7 @@ def running_server(
             _wait_ready(process, url, ready_timeout, log)
             yield url, process
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=20)
+            stop(process)
 
 
 def warm(url: str, questions: Sequence[str], endpoint: str, count: int) -> None:

@@ -36,6 +36,10 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.processes import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS_FILE = ROOT / "tests" / "data" / "questions.yaml"
 HOST = "127.0.0.1"  # never anything but this machine
@@ -166,13 +170,7 @@ def running_server(args: argparse.Namespace, port: int, store: str) -> Iterator[
         _wait_ready(process, url, args.ready_timeout, Path(log.name))
         yield url
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        stop(process, timeout=15)
         log.close()
         os.unlink(log.name)
 

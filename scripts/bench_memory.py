@@ -27,6 +27,10 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.processes import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
 SEARCHES = [
@@ -149,12 +153,7 @@ def measure(
             for row in rows:
                 row.update(memory(int(row["pid"])))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=60)
     return {
         "workers": workers,
         "llm": llm,

@@ -293,44 +293,11 @@ def chroma_server() -> Iterator[ChromaServer]:
     """A real Chroma server (`chroma run` from the chromadb package) on a free loopback port,
     over a temporary folder, for the session: waited for until its heartbeat answers, then
     stopped and deleted."""
-    import socket
-    import subprocess
-    import sys
-    import time
+    from scripts.chroma_server import running_chroma
 
-    import httpx
-
-    chroma = Path(sys.executable).with_name("chroma")  # the venv's, from the chromadb package
-    if not chroma.exists():
-        chroma = Path(shutil.which("chroma") or "chroma")
     root = Path(tempfile.mkdtemp(prefix="helpdesk-chroma-"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    log = open(root / "chroma.log", "wb")  # noqa: SIM115 (closed below, after the server)
-    command = [str(chroma), "run", "--path", str(root / "db"), "--host", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (root / "chroma.log").read_text("utf-8", "replace")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the Chroma server did not answer its heartbeat in 60 s")
-            time.sleep(0.2)
-        yield ChromaServer("127.0.0.1", port, root / "db")
+        with running_chroma(root) as port:
+            yield ChromaServer("127.0.0.1", port, root / "db")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-        log.close()
         shutil.rmtree(root, ignore_errors=True)
