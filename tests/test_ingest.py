@@ -202,6 +202,22 @@ def test_a_document_that_comes_back_is_served_from_the_embedding_cache(
     assert back.embedded == 0
 
 
+def test_cache_files_a_killed_ingest_cut_short_are_embedded_again(settings: Settings) -> None:
+    ingest(settings)
+    layout = Layout(settings.data_dir)
+    files = sorted(p for p in layout.embedding_cache.rglob("*") if p.is_file())
+    assert len(files) > 2
+    # What an ingest killed mid-write used to leave: an empty file and a truncated vector. The
+    # next ingest starts from the cache alone, as after a killed first ingest.
+    files[0].write_bytes(b"")
+    files[1].write_bytes(files[1].read_bytes()[:-7])
+    layout.pointer.unlink()
+    second = ingest(settings)
+    assert second.embedded + second.topics_embedded == 2  # those two; the rest from the cache
+    assert all(json.loads(p.read_bytes()) for p in (files[0], files[1]))
+    assert not list(layout.embedding_cache.rglob("*.partial"))  # writes are renamed into place
+
+
 def test_a_new_embedding_model_reembeds_everything(settings: Settings) -> None:
     class OtherFake(FakeEmbeddings):
         model_id = "fake:other-model"

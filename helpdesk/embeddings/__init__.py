@@ -293,12 +293,13 @@ class QueryCache:
 def cached(embedder: Embedder, cache_dir: Path) -> Embedder:
     """Cache document embeddings on disk by content hash, namespaced by model."""
     from langchain_classic.embeddings import CacheBackedEmbeddings
-    from langchain_classic.storage import LocalFileStore
+
+    from .filestore import DurableFileStore
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     store = CacheBackedEmbeddings.from_bytes_store(
         embedder,  # type: ignore[arg-type]
-        LocalFileStore(str(cache_dir)),
+        DurableFileStore(str(cache_dir)),
         namespace=_safe_namespace(embedder.model_id),
         batch_size=64,
         key_encoder="sha256",
