@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import psutil
 
-from scripts.bench_latency import _wait_ready, free_port, summarize
+from scripts.bench_latency import _wait_ready, summarize
 from scripts.chroma_server import running_chroma
-from scripts.processes import stop
+from scripts.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # loopback only

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.processes import stop
+from scripts.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS_FILE = ROOT / "tests" / "data" / "questions.yaml"
@@ -67,13 +66,6 @@ BUILT_IN: tuple[str, ...] = (
 )
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def load_questions(path: Path = QUESTIONS_FILE) -> list[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.processes import stop
+from scripts.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
@@ -49,12 +48,6 @@ QUESTIONS = [
     "Do you ship to Alaska and Hawaii?",
     "How do I factory reset my Aura Speaker?",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(llm: str) -> dict[str, str]:
@@ -119,7 +112,7 @@ def measure(
 ) -> dict[str, Any]:
     """Start `helpdesk serve --workers N`, wait for /readyz on every worker, send traffic, and
     return the RSS and PSS of the master and of each worker (MiB), with the totals."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [*CLI, "serve", "--source", str(source), "--data-dir", str(data_dir)]
     command += ["--port", str(port), "--workers", str(workers)]

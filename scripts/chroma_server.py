@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.processes import stop
+from scripts.processes import free_port, stop
 
 
 @contextlib.contextmanager
@@ -24,9 +23,7 @@ def running_chroma(folder: Path, host: str = "127.0.0.1", timeout: float = 60.0)
     log's end, when it exits or does not answer within ``timeout`` seconds."""
     chroma = Path(sys.executable).with_name("chroma")  # the venv's, from the chromadb package
     command = str(chroma) if chroma.exists() else shutil.which("chroma") or "chroma"
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port = int(sock.getsockname()[1])
+    port = free_port(host)
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "chroma.log"
     with open(log, "wb") as output:

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from scripts.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_BASE = ROOT / "knowledge_base"
@@ -43,12 +44,6 @@ class Server:
 
     def log_text(self) -> str:
         return self.log.read_text("utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
