@@ -114,6 +114,7 @@ class Markers:
         public_text = "\n".join(f"{d.title}\n{d.text}\n{d.embed_text}" for d in public)
         public_folded = " ".join(words(public_text))
         public_grams = ngrams(public_text)
+        self.docs = list(docs)
         self.internal = internal
         self.grams = set().union(*(ngrams(d.text) for d in internal)) - public_grams
         self.codes = {c for d in internal for c in _CODE.findall(d.text)} - set(
