@@ -51,7 +51,7 @@ def test_the_quick_benchmark_writes_every_section_with_numbers(tmp_path: Path) -
         "--clients",
         "1,2",
         "--seconds",
-        "5",
+        "2",
         "--no-llm",
         "--out",
         str(out),
