@@ -30,6 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_BASE = ROOT / "knowledge_base"
 # One data folder shared by the suites: ingest is incremental, so a re-run takes seconds.
 DATA_DIR = Path(os.environ.get("HELPDESK_TEST_DATA_DIR", ROOT / ".cache" / "test-data"))
+# The suites' embeddings of the sample knowledge base, by content hash and model, kept outside
+# the checkout like the retrieval-quality test's BEIR indexes: a clean clone's first ingest
+# reads them instead of embedding the sample again (about 100 s of e5 per data folder).
+EMBEDDING_CACHE = Path(
+    os.environ.get(
+        "HELPDESK_TEST_EMBEDDING_CACHE", Path.home() / ".cache" / "helpdesk-test" / "embeddings"
+    )
+)
 NO_LIMITS = ("rate_limit", "rate_limit_ask", "rate_limit_agent")
 CLI = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
 
@@ -60,9 +68,14 @@ def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def ingest(
     source: Path = KNOWLEDGE_BASE, data_dir: Path = DATA_DIR, extra: Mapping[str, str] | None = None
 ) -> None:
+    """``helpdesk ingest``; into the shared DATA_DIR, with the shared EMBEDDING_CACHE."""
     common = ["--source", str(source), "--data-dir", str(data_dir)]
+    shared = {"HELPDESK_EMBEDDING_CACHE_DIR": str(EMBEDDING_CACHE)} if data_dir == DATA_DIR else {}
     subprocess.run(
-        [*CLI, "ingest", "--quiet", *common], env=environment(extra), check=True, timeout=1800
+        [*CLI, "ingest", "--quiet", *common],
+        env=environment({**shared, **(extra or {})}),
+        check=True,
+        timeout=1800,
     )
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from servers import DATA_DIR, KNOWLEDGE_BASE
+from servers import DATA_DIR, EMBEDDING_CACHE, KNOWLEDGE_BASE
 
 from helpdesk.config import Settings
 from helpdesk.evaluation.answers import evaluate_answers, format_report
@@ -40,7 +40,12 @@ def test_the_labelled_set_is_large_and_balanced() -> None:
 
 
 def test_extractive_answers_do_not_regress() -> None:
-    settings = Settings.from_env(source_dir=KNOWLEDGE_BASE, data_dir=DATA_DIR, llm="extractive")
+    settings = Settings.from_env(
+        source_dir=KNOWLEDGE_BASE,
+        data_dir=DATA_DIR,
+        embedding_cache_dir=str(EMBEDDING_CACHE),
+        llm="extractive",
+    )
     # evaluate_answers ingests first: the shared test index, seconds when nothing changed.
     [report] = evaluate_answers(SETS, settings, max_cases=BASELINE["cases"], seed=BASELINE["seed"])
     print(format_report(report, failures=50))

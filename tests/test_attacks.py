@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SAMPLE_KB
+from servers import EMBEDDING_CACHE
 
 from helpdesk.config import Settings
 from helpdesk.evaluation.injection import (
@@ -47,7 +48,13 @@ def poisoned() -> Settings:
     source = poisoned_knowledge_base(
         SAMPLE_KB, REPO / "tests" / "data" / "attacks" / "kb", CACHE / "kb"
     )
-    settings = Settings(source_dir=source, data_dir=CACHE / "data", llm="extractive")
+    # The sample's chunks were embedded for the other suites: only the attack documents are new.
+    settings = Settings(
+        source_dir=source,
+        data_dir=CACHE / "data",
+        embedding_cache_dir=str(EMBEDDING_CACHE),
+        llm="extractive",
+    )
     ingest(settings)
     return settings
 

@@ -22,7 +22,16 @@ from pathlib import Path
 import httpx
 import playwright.sync_api as playwright_sync
 import pytest
-from servers import CLI, DATA_DIR, KNOWLEDGE_BASE, environment, free_port, ingest, launch, running
+from servers import (
+    CLI,
+    EMBEDDING_CACHE,
+    KNOWLEDGE_BASE,
+    environment,
+    free_port,
+    ingest,
+    launch,
+    running,
+)
 
 from helpdesk.store import Store
 
@@ -90,7 +99,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     (kb / "manuals" / "en" / "zebra-dock.md").write_text(TRAP_DOC, encoding="utf-8")
     data = work / "data"
     # Only the trap document is new: everything else comes from the suite's shared cache.
-    cache = {"HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache")}
+    cache = {"HELPDESK_EMBEDDING_CACHE_DIR": str(EMBEDDING_CACHE)}
     ingest(kb, data, cache)
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 from conftest import ChromaServer, fresh_database
-from servers import DATA_DIR, KNOWLEDGE_BASE, helpdesk_server, ingest, running
+from servers import EMBEDDING_CACHE, KNOWLEDGE_BASE, helpdesk_server, ingest, running
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def server(
                 "HELPDESK_DATABASE_URL": database,
                 "HELPDESK_WORKERS": "2",
                 # The embeddings the embedded run computed: each text is embedded once.
-                "HELPDESK_EMBEDDING_CACHE_DIR": str(DATA_DIR / "embedding-cache"),
+                "HELPDESK_EMBEDDING_CACHE_DIR": str(EMBEDDING_CACHE),
             }
         )
         data = tmp_path_factory.mktemp("scaled") / "data"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from servers import DATA_DIR, KNOWLEDGE_BASE
+from servers import DATA_DIR, EMBEDDING_CACHE, KNOWLEDGE_BASE
 
 from helpdesk.config import Settings
 from helpdesk.index.ingest import ingest
@@ -26,7 +26,12 @@ SMART_ALERTS = {"manuals/en/smart-alerts.md", "manuals/ko/smart-alerts.md"}
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    settings = Settings.from_env(source_dir=KNOWLEDGE_BASE, data_dir=DATA_DIR, llm="extractive")
+    settings = Settings.from_env(
+        source_dir=KNOWLEDGE_BASE,
+        data_dir=DATA_DIR,
+        embedding_cache_dir=str(EMBEDDING_CACHE),
+        llm="extractive",
+    )
     ingest(settings)
     return settings
 
